@@ -1,0 +1,5 @@
+"""`python -m monitor` runs the CLI."""
+
+from monitor.cli import main
+
+main()

@@ -1,0 +1,151 @@
+"""`monitor sources list|check|status`."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+import click
+from rich.table import Table
+
+from monitor.commands.common import console, db_option, json_option, open_store, print_json
+from monitor.config import ConfigError, load_app_config, load_sources
+
+sources_file_option = click.option(
+    "--sources",
+    "sources_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Sources file (default: $MONITOR_SOURCES or sources.yaml).",
+)
+
+
+def _load(path: str | None) -> Any:
+    """The validated sources file, or a click error naming the problems."""
+    try:
+        return load_sources(path or load_app_config().sources_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def sources() -> None:
+    """Inspect the configured outlets and their feed health."""
+
+
+@sources.command("list")
+@sources_file_option
+@json_option
+def list_sources(sources_path: str | None, as_json: bool) -> None:
+    """Show the sources in the sources file.
+
+    Example: monitor sources list --sources sources.yaml
+    """
+    config = _load(sources_path)
+    if as_json:
+        print_json([s.model_dump(mode="json", exclude_defaults=True) for s in config.sources])
+        return
+    table = Table(title=f"{len(config.sources)} sources in {config.origin}")
+    for column in ("id", "name", "lang", "country", "feeds", "verified"):
+        table.add_column(column)
+    for s in config.sources:
+        feeds = "\n".join(s.feeds) or "-"
+        table.add_row(s.id, s.name, s.language, s.country or "-", feeds, "yes" if s.verified else "no")
+    console.print(table)
+
+
+@sources.command("check")
+@sources_file_option
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
+@json_option
+def check_sources(sources_path: str | None, source_ids: tuple[str, ...], as_json: bool) -> None:
+    """Fetch each feed once (robots.txt and the network guard apply) and report its status. Stores nothing.
+
+    Example: monitor sources check --sources sources.yaml --source enab-baladi
+    """
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+
+    from monitor.crawl import build_settings
+
+    config = _load(sources_path)
+    results: list[Any] = []
+    settings = build_settings(
+        {
+            "MONITOR_SOURCES": config.origin,
+            "MONITOR_SOURCE_IDS": list(source_ids),
+            "ITEM_PIPELINES": {},
+            "LOG_LEVEL": "ERROR",
+            "RETRY_TIMES": 0,
+        }
+    )
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("check")
+    crawler.signals.connect(lambda item, **_: results.append(item), signal=signals.item_scraped)
+    process.crawl(crawler)
+    process.start()
+    _print_check(sorted(results, key=lambda r: (r.source_id, r.feed_url)), as_json)
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+def _print_check(results: list[Any], as_json: bool) -> None:
+    """Table or JSON of check results."""
+    if as_json:
+        print_json([dataclasses.asdict(r) for r in results])
+        return
+    table = Table(title="feed check")
+    for column in ("source", "feed", "ok", "status", "error", "detail", "s"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.source_id,
+            r.feed_url,
+            "yes" if r.ok else "NO",
+            str(r.status or "-"),
+            r.error or "-",
+            r.message,
+            f"{r.seconds:.1f}",
+        )
+    console.print(table)
+
+
+@sources.command("status")
+@db_option
+@json_option
+def status(db_url: str | None, as_json: bool) -> None:
+    """Feed health from the database: last success, last 304, last error and its class, failures in a row,
+    errors by class. Failing feeds first.
+
+    Example: monitor sources status --db sqlite:///monitor.db --json
+    """
+    from storage.queries import feed_health
+
+    store = open_store(db_url)
+    with store.sessions() as session:
+        rows = feed_health(session)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    table = Table(title="feed health")
+    for column in ("source", "feed", "last success", "last 304", "last error", "failures", "errors by class"):
+        table.add_column(column)
+    for r in rows:
+        error = f"{r.last_error_class}: {r.last_error_message}" if r.last_error_class else "-"
+        by_class = ", ".join(f"{k} {v}" for k, v in sorted(r.errors_by_class.items())) or "-"
+        table.add_row(
+            r.source_id,
+            r.feed_url,
+            _when(r.last_success_at),
+            _when(r.last_not_modified_at),
+            error,
+            str(r.consecutive_failures),
+            by_class,
+        )
+    console.print(table)
+
+
+def _when(value: Any) -> str:
+    """A compact UTC time or '-'."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"

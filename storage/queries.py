@@ -1,0 +1,162 @@
+"""Read-side queries for the CLI, export and web views (the write side lives in `storage.store`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import ArticleRow, ArticleURL, Feed, FeedEntry, FetchLog, Source, StoryCluster
+
+
+@dataclass(slots=True, frozen=True)
+class ArticleFilter:
+    """Filters shared by `items list`, `export` and the web inbox."""
+
+    source_ids: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    since: datetime | None = None
+    limit: int | None = None
+    ids: tuple[int, ...] = ()
+
+
+def _filtered(flt: ArticleFilter) -> Select[tuple[ArticleRow]]:
+    """SELECT articles matching a filter, newest first (by publication, else fetch time)."""
+    stmt = select(ArticleRow)
+    if flt.ids:
+        stmt = stmt.where(ArticleRow.id.in_(flt.ids))
+    if flt.source_ids:
+        stmt = stmt.where(ArticleRow.source_id.in_(flt.source_ids))
+    if flt.languages:
+        stmt = stmt.where(ArticleRow.language.in_(flt.languages))
+    if flt.since is not None:
+        stmt = stmt.where(ArticleRow.fetched_at >= flt.since)
+    newest = func.coalesce(ArticleRow.published_at_utc, ArticleRow.fetched_at)
+    stmt = stmt.order_by(newest.desc(), ArticleRow.id.desc())
+    return stmt.limit(flt.limit) if flt.limit else stmt
+
+
+def list_articles(session: Session, flt: ArticleFilter) -> Sequence[ArticleRow]:
+    """Articles matching the filter, newest first."""
+    return session.scalars(_filtered(flt)).all()
+
+
+def iter_articles(session: Session, flt: ArticleFilter, batch: int = 500) -> Iterator[ArticleRow]:
+    """Stream articles for export without loading them all."""
+    yield from session.scalars(_filtered(flt).execution_options(yield_per=batch))
+
+
+def feed_urls(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The URLs of the feeds whose entries pointed at each article."""
+    rows = session.execute(
+        select(ArticleURL.article_id, Feed.url)
+        .join(FeedEntry, FeedEntry.key == ArticleURL.key)
+        .join(Feed, Feed.id == FeedEntry.feed_id)
+        .where(ArticleURL.article_id.in_(article_ids))
+        .distinct()
+    )
+    found: dict[int, list[str]] = defaultdict(list)
+    for article_id, url in rows:
+        if url not in found[article_id]:
+            found[article_id].append(url)
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def aliases(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Every URL under which each article is known."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(ArticleURL.article_id, ArticleURL.url)
+        .where(ArticleURL.article_id.in_(article_ids))
+        .order_by(ArticleURL.added_at, ArticleURL.url)
+    )
+    for article_id, url in rows:
+        found[article_id].append(url)
+    return found
+
+
+def source_names(session: Session) -> dict[str, str]:
+    """Source id → display name."""
+    return dict(session.execute(select(Source.id, Source.name)).tuples().all())
+
+
+def cluster_first(session: Session, cluster_ids: Sequence[int]) -> dict[int, int]:
+    """Cluster id → its first-seen article id."""
+    rows = session.execute(
+        select(StoryCluster.id, StoryCluster.first_article_id).where(StoryCluster.id.in_(cluster_ids))
+    )
+    return dict(rows.tuples().all())
+
+
+@dataclass(slots=True)
+class FeedHealth:
+    """One row of `monitor sources status`."""
+
+    source_id: str
+    feed_url: str
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_not_modified_at: datetime | None
+    last_error_at: datetime | None
+    last_error_class: str | None
+    last_error_message: str | None
+    consecutive_failures: int
+    errors_by_class: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
+
+
+def feed_health(session: Session) -> list[FeedHealth]:
+    """Per-feed health, failing feeds first, with error counts by class from the fetch log."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = session.execute(
+        select(FetchLog.feed_id, FetchLog.error_class, func.count())
+        .where(FetchLog.error_class.is_not(None))
+        .group_by(FetchLog.feed_id, FetchLog.error_class)
+    )
+    for feed_id, error_class, n in rows:
+        counts[feed_id][error_class] = n
+    feeds = session.scalars(select(Feed).order_by(Feed.consecutive_failures.desc(), Feed.source_id, Feed.url))
+    return [
+        FeedHealth(
+            f.source_id,
+            f.url,
+            f.last_polled_at,
+            f.last_success_at,
+            f.last_not_modified_at,
+            f.last_error_at,
+            f.last_error_class,
+            f.last_error_message,
+            f.consecutive_failures,
+            counts.get(f.id, {}),
+        )
+        for f in feeds
+    ]
+
+
+def cluster_members_brief(
+    session: Session, cluster_id: int, exclude: int | None = None
+) -> list[dict[str, Any]]:
+    """The other articles of a story cluster: id, source, title, URL, fetch time."""
+    rows = session.scalars(
+        select(ArticleRow).where(ArticleRow.cluster_id == cluster_id).order_by(ArticleRow.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "source_id": r.source_id,
+            "title": r.title,
+            "url": r.url,
+            "fetched_at": r.fetched_at.isoformat(),
+        }
+        for r in rows
+        if r.id != exclude
+    ]

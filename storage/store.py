@@ -1,0 +1,343 @@
+"""All reads and writes of the crawl pipeline, in one place (no SQL in spiders or pipelines).
+
+Writes are idempotent: unique constraints plus `INSERT … ON CONFLICT` on SQLite and PostgreSQL alike, so a
+re-run or a race between two crawler processes never doubles a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor import dedup
+from monitor.items import ArticleItem, EntryContext, FetchEvent, StoredArticle
+from monitor.urls import canonicalize, url_key
+from storage.db import make_engine, make_sessionmaker
+from storage.models import ArticleRow, ArticleURL, Base, Feed, FeedEntry, FetchLog, Source, utcnow
+
+EXTRACTOR_VERSION = "monitor-0.1"
+# A lost race on a unique constraint is retried this many times (the retry then sees the winner's row).
+CONFLICT_RETRIES = 3
+
+
+class SourceLike(Protocol):
+    """The fields of a configured source the store mirrors."""
+
+    id: str
+    name: str
+    language: str
+    country: str | None
+    timezone: str | None
+    enabled: bool
+
+    @property
+    def homepage(self) -> Any: ...
+    @property
+    def feeds(self) -> Sequence[Any]: ...
+
+
+@dataclass(slots=True, frozen=True)
+class FeedState:
+    """Validators remembered from a feed's last successful fetch."""
+
+    feed_id: int
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+
+
+class Store:
+    """The crawl pipeline's database gateway, bound to one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = make_sessionmaker(engine)
+
+    @classmethod
+    def from_url(cls, url: str, *, create: bool = True) -> Store:
+        """Open (and by default create the schema of) the database at `url`."""
+        store = cls(make_engine(url))
+        if create:
+            store.create_schema()
+        return store
+
+    def create_schema(self) -> None:
+        """Create missing tables (migrations take over for upgrades)."""
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one committed-or-rolled-back transaction."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def _insert(self, session: Session, model: type[Base]) -> Any:
+        """A dialect-specific INSERT that supports ON CONFLICT."""
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        return dialect.insert(model)
+
+    # -- sources and feeds -------------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[SourceLike]) -> None:
+        """Mirror the configured sources and their feed URLs into the database (upsert; nothing deleted)."""
+        with self.transaction() as session:
+            for src in sources:
+                values = {
+                    "id": src.id,
+                    "name": src.name,
+                    "language": src.language,
+                    "country": src.country,
+                    "timezone": src.timezone,
+                    "homepage": str(src.homepage) if src.homepage else None,
+                    "enabled": src.enabled,
+                }
+                stmt = self._insert(session, Source).values(
+                    **values, created_at=utcnow(), updated_at=utcnow()
+                )
+                update_cols = {k: stmt.excluded[k] for k in values if k != "id"} | {"updated_at": utcnow()}
+                session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols))
+                for url in src.feeds:
+                    feed = self._insert(session, Feed).values(source_id=src.id, url=str(url), kind="feed")
+                    session.execute(feed.on_conflict_do_nothing(index_elements=["url"]))
+
+    def feed_state(self, feed_url: str) -> FeedState | None:
+        """Validators for conditional GET and the last body hash of a feed."""
+        with self.sessions() as session:
+            feed = session.scalar(select(Feed).where(Feed.url == feed_url))
+            if feed is None:
+                return None
+            return FeedState(feed.id, feed.etag, feed.last_modified, feed.body_hash)
+
+    # -- entries ---------------------------------------------------------------------------------------------
+
+    def known_keys(self, urls: Iterable[str]) -> set[str]:
+        """Identity keys of the URLs that need no fetch: stored articles and pages known not to be articles."""
+        keys = {url_key(u) for u in urls}
+        if not keys:
+            return set()
+        with self.sessions() as session:
+            stored = set(session.scalars(select(ArticleURL.key).where(ArticleURL.key.in_(keys))))
+            skipped = session.scalars(
+                select(FeedEntry.key).where(FeedEntry.key.in_(keys), FeedEntry.status == "not_article")
+            )
+            return stored | set(skipped)
+
+    def mark_entries(self, url: str, status: str) -> None:
+        """Record what became of the page behind every entry pointing at `url` (counts attempts)."""
+        with self.transaction() as session:
+            session.execute(
+                update(FeedEntry)
+                .where(FeedEntry.key == url_key(url))
+                .values(status=status, attempts=FeedEntry.attempts + 1)
+            )
+
+    def record_entries(self, entries: Sequence[EntryContext]) -> int:
+        """Upsert feed entries; returns how many were new for their feed."""
+        if not entries:
+            return 0
+        with self.transaction() as session:
+            feed_ids = self._feed_ids(session, {e.feed_url for e in entries})
+            new = 0
+            for e in entries:
+                values = {
+                    "feed_id": feed_ids[e.feed_url],
+                    "guid": e.guid,
+                    "url": e.entry_url,
+                    "key": url_key(e.entry_url),
+                    "title": e.title,
+                    "published_at": e.published,
+                    "updated_at": e.updated,
+                }
+                stmt = self._insert(session, FeedEntry).values(
+                    **values, first_seen_at=utcnow(), last_seen_at=utcnow()
+                )
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["feed_id", "guid"],
+                    set_={"last_seen_at": utcnow(), "updated_at": stmt.excluded.updated_at},
+                )
+                new += self._is_new_entry(session, feed_ids[e.feed_url], e.guid)
+                session.execute(stmt)
+            return new
+
+    def _is_new_entry(self, session: Session, feed_id: int, guid: str) -> int:
+        """1 if the feed has never announced this GUID, else 0."""
+        found = session.scalar(
+            select(FeedEntry.id).where(FeedEntry.feed_id == feed_id, FeedEntry.guid == guid)
+        )
+        return int(found is None)
+
+    def entry_updates(self, feed_url: str, guids: Sequence[str]) -> dict[str, datetime | None]:
+        """The stored `updated` time of each known GUID of a feed (to re-fetch edited entries)."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(FeedEntry.guid, FeedEntry.updated_at)
+                .join(Feed, Feed.id == FeedEntry.feed_id)
+                .where(Feed.url == feed_url, FeedEntry.guid.in_(list(guids)))
+            )
+            return {guid: updated for guid, updated in rows}
+
+    def _feed_ids(self, session: Session, urls: set[str]) -> dict[str, int]:
+        """Map feed URLs to ids; an unknown feed URL is a programming error (sources are synced first)."""
+        rows = session.execute(select(Feed.url, Feed.id).where(Feed.url.in_(urls))).all()
+        found = {url: fid for url, fid in rows}
+        missing = urls - found.keys()
+        if missing:
+            raise LookupError(f"feeds not in the database (sync sources first): {sorted(missing)}")
+        return found
+
+    # -- fetch log -------------------------------------------------------------------------------------------
+
+    def record_fetch(self, event: FetchEvent) -> None:
+        """Append to the fetch log and update the feed's health and validators."""
+        with self.transaction() as session:
+            feed_id = session.scalar(select(Feed.id).where(Feed.url == event.feed_url))
+            session.add(
+                FetchLog(
+                    source_id=event.source_id,
+                    feed_id=feed_id,
+                    url=event.url,
+                    kind=event.kind,
+                    status=event.status,
+                    error_class=event.error.value if event.error else None,
+                    message=event.message,
+                    new_items=event.new_items,
+                    duration_ms=event.duration_ms,
+                )
+            )
+            if event.kind == "feed" and feed_id is not None:
+                session.execute(update(Feed).where(Feed.id == feed_id).values(**_feed_health(event)))
+
+    # -- articles --------------------------------------------------------------------------------------------
+
+    def save_article(self, item: ArticleItem) -> StoredArticle:
+        """Store an extracted article once: new row, new revision, or just new aliases of a known one."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                with self.transaction() as session:
+                    return self._save_article(session, item)
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _save_article(self, session: Session, item: ArticleItem) -> StoredArticle:
+        """One attempt of save_article inside a transaction."""
+        aliases = _aliases(item)
+        keys = {url_key(u) for u in aliases}
+        existing_id = session.scalar(select(ArticleURL.article_id).where(ArticleURL.key.in_(keys)).limit(1))
+        if existing_id is not None:
+            return self._update_article(session, session.get_one(ArticleRow, existing_id), item, aliases)
+        row = _new_row(item)
+        session.add(row)
+        session.flush()
+        self._add_aliases(session, row.id, aliases)
+        cluster_id = dedup.assign_cluster(session, row)
+        return StoredArticle(
+            row.id, row.source_id, created=True, revision=row.revision, cluster_id=cluster_id
+        )
+
+    def _update_article(
+        self, session: Session, row: ArticleRow, item: ArticleItem, aliases: dict[str, str]
+    ) -> StoredArticle:
+        """A known article seen again: record a revision if its text changed, and any new aliases."""
+        art = item.article
+        new_hash = dedup.content_hash(art.title, art.text)
+        revision = dedup.record_revision(
+            session, row, title=art.title, text=art.text, new_hash=new_hash, fetched_at=item.fetched_at
+        )
+        if revision is not None:
+            _apply_article(row, item, new_hash)
+            dedup.assign_cluster(session, row)
+        self._add_aliases(session, row.id, aliases)
+        return StoredArticle(
+            row.id,
+            row.source_id,
+            created=False,
+            revision=row.revision if revision is not None else None,
+            cluster_id=row.cluster_id,
+        )
+
+    def _add_aliases(self, session: Session, article_id: int, aliases: dict[str, str]) -> None:
+        """Insert URL aliases, ignoring ones already present."""
+        for url, kind in aliases.items():
+            stmt = self._insert(session, ArticleURL).values(
+                url=url, key=url_key(url), article_id=article_id, kind=kind, added_at=utcnow()
+            )
+            session.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+
+
+def _feed_health(event: FetchEvent) -> dict[str, Any]:
+    """Feed columns to update after a poll."""
+    now = utcnow()
+    if event.error is not None:
+        return {
+            "last_polled_at": now,
+            "last_error_at": now,
+            "last_error_class": event.error.value,
+            "last_error_message": event.message,
+            "consecutive_failures": Feed.consecutive_failures + 1,
+        }
+    values: dict[str, Any] = {"last_polled_at": now, "last_success_at": now, "consecutive_failures": 0}
+    if event.not_modified:
+        values["last_not_modified_at"] = now
+    else:
+        values |= {"etag": event.etag, "last_modified": event.last_modified, "body_hash": event.body_hash}
+    return values
+
+
+def _aliases(item: ArticleItem) -> dict[str, str]:
+    """Every canonicalised URL that designates this article, with how we learnt it."""
+    found: dict[str, str] = {}
+    for url, kind in (
+        (item.article.canonical_url, "canonical"),
+        (item.fetched_url, "fetched"),
+        (item.entry.entry_url, "entry"),
+        *((a, "alias") for a in item.aliases),
+    ):
+        found.setdefault(canonicalize(url), kind)
+    return found
+
+
+def _new_row(item: ArticleItem) -> ArticleRow:
+    """A fresh article row from an extracted item."""
+    row = ArticleRow(
+        source_id=item.entry.source_id,
+        canonical_url=canonicalize(item.article.canonical_url),
+        url=item.fetched_url,
+        revision=1,
+        extractor_version=EXTRACTOR_VERSION,
+    )
+    _apply_article(row, item, dedup.content_hash(item.article.title, item.article.text))
+    return row
+
+
+def _apply_article(row: ArticleRow, item: ArticleItem, content_hash: str) -> None:
+    """Copy the extracted fields (with the feed entry as fallback) onto a row."""
+    art, entry = item.article, item.entry
+    published = art.published_at or entry.published
+    row.title = art.title or entry.title
+    row.lede = art.lede
+    row.text = art.text
+    row.authors = list(art.authors) or list(entry.authors)
+    row.published_at = published
+    row.published_at_utc = published
+    row.modified_at = art.modified_at
+    row.language = art.language
+    row.tags = list(art.tags) or list(entry.tags)
+    row.top_image = art.top_image
+    row.site_name = art.site_name
+    row.original_source = art.original_source
+    row.agency = art.agency
+    row.translator = art.translator
+    row.notes = list(art.notes)
+    row.content_hash = content_hash
+    row.fetched_at = item.fetched_at
+    row.extractor_version = EXTRACTOR_VERSION
