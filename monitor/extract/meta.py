@@ -1,0 +1,159 @@
+"""Page-level metadata read once from the parsed tree: meta tags, JSON-LD objects, canonical URL, image, tags."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import lxml.html
+
+from monitor.urls import UnsupportedURL, canonicalize
+
+_SPACES = re.compile(r"\s+")
+# Separators of keyword lists in `<meta name="keywords">` (comma, Arabic comma, semicolon, pipe).
+_KEYWORD_SPLIT = re.compile(r"\s*[,،;|]\s*")
+MAX_TAGS = 30
+MAX_TAG_CHARS = 60
+
+
+@dataclass(slots=True)
+class PageMeta:
+    """Meta tags by lower-cased name/property, JSON-LD objects (flattened), and the page URL."""
+
+    url: str
+    tags: dict[str, list[str]] = field(default_factory=dict)
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
+    canonical_href: str | None = None
+
+    def first(self, *names: str) -> str | None:
+        """The first non-empty content among the named meta tags."""
+        for name in names:
+            for value in self.tags.get(name, ()):
+                if value:
+                    return value
+        return None
+
+    def ld_values(self, key: str) -> list[Any]:
+        """Values of `key` in the JSON-LD objects that describe an article (or any object if none does)."""
+        return [obj[key] for obj in self.jsonld if obj.get(key)]
+
+
+def clean(text: str | None) -> str:
+    """Collapse whitespace runs and strip."""
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def _walk(data: Any) -> Iterator[dict[str, Any]]:
+    """Every dict inside a JSON-LD value, `@graph` members included."""
+    if isinstance(data, dict):
+        yield data
+        for value in data.values():
+            if isinstance(value, dict | list):
+                yield from _walk(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _walk(item)
+
+
+def parse_jsonld(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    """All objects in the page's JSON-LD scripts; malformed scripts are skipped (they are common)."""
+    objects: list[dict[str, Any]] = []
+    for script in doc.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except ValueError:
+            continue
+        objects.extend(_walk(data))
+    return objects
+
+
+def read_meta(doc: lxml.html.HtmlElement, url: str) -> PageMeta:
+    """Collect `<meta>` contents by name/property/itemprop, JSON-LD and `<link rel=canonical>`."""
+    meta = PageMeta(url=url, jsonld=parse_jsonld(doc))
+    for element in doc.iter("meta", "link"):
+        if element.tag == "link":
+            rel = (element.get("rel") or "").lower().split()
+            if "canonical" in rel and element.get("href") and meta.canonical_href is None:
+                meta.canonical_href = element.get("href")
+            continue
+        key = element.get("property") or element.get("name") or element.get("itemprop")
+        if key and element.get("content") is not None:
+            meta.tags.setdefault(key.strip().lower(), []).append(clean(element.get("content")))
+    return meta
+
+
+def _safe_canonical(candidate: str | None, base: str) -> str | None:
+    """Canonicalised absolute URL, or None if it is not fetchable http(s)."""
+    if not candidate:
+        return None
+    try:
+        return canonicalize(urljoin(base, candidate.strip()))
+    except (UnsupportedURL, ValueError):
+        return None
+
+
+def canonical_url(meta: PageMeta) -> str:
+    """rel=canonical, else og:url, resolved against the page URL and canonicalised; else the page URL."""
+    for candidate in (meta.canonical_href, meta.first("og:url")):
+        if (found := _safe_canonical(candidate, meta.url)) is not None:
+            return found
+    return _safe_canonical(meta.url, meta.url) or meta.url
+
+
+def top_image(meta: PageMeta) -> str | None:
+    """og:image (or twitter:image) resolved against the page URL."""
+    image = meta.first(
+        "og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"
+    )
+    return urljoin(meta.url, image) if image else None
+
+
+def site_name(meta: PageMeta, fallback: str | None) -> str | None:
+    """og:site_name, application-name, JSON-LD publisher name, else trafilatura's guess."""
+    found = meta.first("og:site_name", "application-name", "al:android:app_name")
+    if found:
+        return found
+    for publisher in meta.ld_values("publisher"):
+        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+            return clean(publisher["name"])
+    return clean(fallback) or None
+
+
+def _split_keywords(values: list[Any]) -> list[str]:
+    """Flatten keyword values: strings are split on list separators, lists are taken item by item."""
+    out: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            out.extend(_KEYWORD_SPLIT.split(value))
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, str))
+    return out
+
+
+def visible_tags(doc: lxml.html.HtmlElement) -> list[str]:
+    """Link texts of `<a rel="tag">` (the microformat WordPress and most CMSes use for tag lists)."""
+    return [clean(a.text_content()) for a in doc.xpath("//a[contains(concat(' ', @rel, ' '), ' tag ')]")]
+
+
+def page_tags(meta: PageMeta, visible: list[str]) -> list[str]:
+    """Tags from article:tag, meta keywords, JSON-LD keywords and visible tag lists; deduplicated, in order.
+
+    `visible`: `visible_tags(doc)` plus trafilatura's `tags` metadata (links to `/tag/…` pages it scanned).
+    """
+    candidates = list(meta.tags.get("article:tag", ()))
+    candidates += _split_keywords(meta.tags.get("keywords", []) + meta.tags.get("news_keywords", []))
+    candidates += _split_keywords(meta.ld_values("keywords"))
+    candidates += _split_keywords(visible)
+    seen: set[str] = set()
+    tags: list[str] = []
+    for tag in (clean(c).strip("#") for c in candidates):
+        if tag and len(tag) <= MAX_TAG_CHARS and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tags[:MAX_TAGS]
