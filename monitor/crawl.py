@@ -54,8 +54,8 @@ class CrawlSummary:
 
     @property
     def ok(self) -> bool:
-        """False when the crawl stopped on a database error (exit status of the CLI)."""
-        return self.finish_reason not in {"database_error", "shutdown"}
+        """True only when the crawl ran to its end (not stopped on a database error, a signal or a start error)."""
+        return self.finish_reason == "finished"
 
     def line(self) -> str:
         """The one-line summary printed at the end of a crawl."""

@@ -14,13 +14,12 @@ from zoneinfo import ZoneInfo
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro, deferred_to_future
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, OperationalError
-from twisted.internet import reactor
-from twisted.internet.task import deferLater
 
 from monitor.errors import ErrorClass
 from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, StoredArticle
+from monitor.reactor import call_soon, sleep
 from storage.store import Store
 
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
@@ -135,7 +134,7 @@ class StorePipeline(_StorePipeline):
                     self._stop(f"database write failed for {item.fetched_url}: {exc}")
                     raise DropItem(f"not stored, will be fetched again next run: {item.fetched_url}") from exc
                 self.stats.inc_value("monitor/db/retries")
-                await deferred_to_future(deferLater(reactor, delay, lambda: None))
+                await sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
 
@@ -145,9 +144,7 @@ class StorePipeline(_StorePipeline):
         self.stats.set_value("monitor/db/last_error", message)
         engine = self.crawler.engine
         if engine is not None:
-            reactor.callLater(
-                0, lambda: deferred_from_coro(engine.close_spider_async(reason="database_error"))
-            )
+            call_soon(lambda: deferred_from_coro(engine.close_spider_async(reason="database_error")))
 
 
 def _is_disconnect(exc: DBAPIError) -> bool:

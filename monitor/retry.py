@@ -15,9 +15,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
-from scrapy.utils.defer import deferred_to_future
-from twisted.internet import reactor
-from twisted.internet.task import deferLater
+
+from monitor.reactor import sleep
 
 
 def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -57,5 +56,5 @@ class RetryAfterMiddleware(RetryMiddleware):
         if delay is not None and delay > self.max_wait:
             return response
         if delay:
-            await deferred_to_future(deferLater(reactor, delay, lambda: None))
+            await sleep(delay)
         return self._retry(request, f"{response.status} retry-after={delay}") or response

@@ -47,7 +47,9 @@ def test_bozo_feed_still_yields_entries() -> None:
 
 
 def test_html_page_is_not_a_feed() -> None:
-    feed = parse_feed(b"<html><head><title>Home</title></head><body><p>hi</p></body></html>", "https://x/", "text/html")
+    feed = parse_feed(
+        b"<html><head><title>Home</title></head><body><p>hi</p></body></html>", "https://x/", "text/html"
+    )
     assert not feed.is_feed and feed.bozo_message
 
 

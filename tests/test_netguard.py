@@ -50,7 +50,12 @@ def run(mw: NetworkGuardMiddleware, url: str) -> object:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://10.255.255.1/x", "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:1/x", "http://[::1]:1/"],
+    [
+        "http://10.255.255.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:1/x",
+        "http://[::1]:1/",
+    ],
 )
 def test_private_targets_are_refused(url: str) -> None:
     mw = NetworkGuardMiddleware(allowed={"127.0.0.1:8000"})

@@ -1,0 +1,23 @@
+"""Reactor helpers that never install a reactor at import time (Scrapy installs the asyncio one itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scrapy.utils.defer import deferred_to_future
+
+
+async def sleep(seconds: float) -> None:
+    """Wait without blocking the reactor thread."""
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await deferred_to_future(deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]
+
+
+def call_soon(func: Callable[..., Any], *args: Any) -> None:
+    """Schedule a call on the running reactor's next turn."""
+    from twisted.internet import reactor
+
+    reactor.callLater(0, func, *args)  # type: ignore[attr-defined]
