@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from itertools import batched
+from itertools import islice
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from monitor.workflow import status_of
 from storage.models import ArticleRow
 from storage.queries import ArticleFilter, aliases, cluster_first, feed_urls, iter_articles, source_names
+from storage.workflow_models import WorkflowRow
 
 BATCH = 500
+
+
+def _batched(rows: Iterable[ArticleRow], size: int) -> Iterator[tuple[ArticleRow, ...]]:
+    """Chunks of `size` rows (itertools.batched needs Python 3.12; we support 3.11)."""
+    it = iter(rows)
+    while chunk := tuple(islice(it, size)):
+        yield chunk
 
 
 def _iso(value: Any) -> str | None:
@@ -30,6 +39,7 @@ def article_record(
     feeds: list[str],
     urls: list[str],
     first_in_cluster: bool,
+    workflow: WorkflowRow | None = None,
 ) -> dict[str, Any]:
     """The exported JSON object of one article."""
     return {
@@ -57,16 +67,20 @@ def article_record(
         "first_seen_in_cluster": first_in_cluster,
         "aliases": urls,
         "revision": row.revision,
+        "status": workflow.status if workflow else "new",
+        "priority": workflow.priority if workflow else 0,
+        "assignee": workflow.assignee if workflow else None,
     }
 
 
 def export_records(session: Session, flt: ArticleFilter) -> Iterator[dict[str, Any]]:
     """Yield export records in batches (feeds, aliases and clusters looked up per batch)."""
     names = source_names(session)
-    for chunk in batched(iter_articles(session, flt, BATCH), BATCH):
+    for chunk in _batched(iter_articles(session, flt, BATCH), BATCH):
         ids = [row.id for row in chunk]
         feeds, urls = feed_urls(session, ids), aliases(session, ids)
         firsts = cluster_first(session, [r.cluster_id for r in chunk if r.cluster_id is not None])
+        states = status_of(session, chunk)
         for row in chunk:
             first = row.cluster_id is None or firsts.get(row.cluster_id) == row.id
             yield article_record(
@@ -75,6 +89,7 @@ def export_records(session: Session, flt: ArticleFilter) -> Iterator[dict[str, A
                 feeds=feeds.get(row.id, []),
                 urls=urls.get(row.id, []),
                 first_in_cluster=first,
+                workflow=states.get(row.id),
             )
 
 

@@ -208,3 +208,7 @@ class FetchLog(Base):
     new_items: Mapped[int] = mapped_column(default=0)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The feature modules' tables join this one metadata (Alembic and create_all see every table).
+from storage import alert_models, capture_models, dedup_models, workflow_models  # noqa: E402,F401

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor import dedup
@@ -26,6 +26,9 @@ from storage.models import ArticleRow, ArticleURL, Base, Feed, FeedEntry, FetchL
 EXTRACTOR_VERSION = "monitor-0.1"
 # A lost race on a unique constraint is retried this many times (the retry then sees the winner's row).
 CONFLICT_RETRIES = 3
+# PostgreSQL SQLSTATEs of a transaction that lost a race and can simply run again: deadlock_detected,
+# serialization_failure (a batch writer and a single writer meeting on the same article and the cluster lock).
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 
 
 class SourceLike(Protocol):
@@ -223,10 +226,25 @@ class Store:
             try:
                 with self.transaction() as session:
                     return self._save_article(session, item)
-            except IntegrityError:
-                if attempt == CONFLICT_RETRIES - 1:
+            except DBAPIError as exc:
+                if not _lost_race(exc) or attempt == CONFLICT_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def save_articles(self, items: Sequence[ArticleItem]) -> list[StoredArticle]:
+        """save_article for many items in one transaction; on a lost race, one transaction per item instead."""
+        if not items:
+            return []
+        try:
+            with self.transaction() as session:
+                # Take the cluster lock before the first insert: two batch writers then never wait on each
+                # other's uncommitted rows while holding it (a deadlock otherwise).
+                dedup.lock_for_assignment(session)
+                return [self._save_article(session, item) for item in items]
+        except DBAPIError as exc:
+            if not _lost_race(exc):
+                raise
+            return [self.save_article(item) for item in items]
 
     def _save_article(self, session: Session, item: ArticleItem) -> StoredArticle:
         """One attempt of save_article inside a transaction."""
@@ -272,6 +290,13 @@ class Store:
                 url=url, key=url_key(url), article_id=article_id, kind=kind, added_at=utcnow()
             )
             session.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+
+
+def _lost_race(exc: DBAPIError) -> bool:
+    """A unique-constraint race, deadlock or serialization failure: running the transaction again is safe."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def _feed_health(event: FetchEvent) -> dict[str, Any]:

@@ -147,30 +147,47 @@ def _print_record(record: dict[str, Any]) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "xliff"]), default="jsonl", show_default=True)
 @db_option
 @with_filters
+@click.option("--status", metavar="STATUS", help="Only stories at this workflow status, e.g. selected.")
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout)."
+    "--output", "-o", type=click.Path(writable=True), help="File or, for XLIFF per article, directory."
 )
+@click.option(
+    "--per",
+    type=click.Choice(["article", "batch"]),
+    default="article",
+    show_default=True,
+    help="XLIFF: one file per article (in the --output directory) or one file for the whole batch.",
+)
+@click.option("--target-lang", metavar="CODE", help="XLIFF trgLang, e.g. en (translators may set it).")
 def export(
     fmt: str,
     db_url: str | None,
     source: tuple[str, ...],
     language: tuple[str, ...],
     since: str | None,
+    status: str | None,
     output: str | None,
+    per: str,
+    target_lang: str | None,
 ) -> None:
-    """Write stored articles as JSON Lines for translation (fields in the README).
+    """Write stored articles for translation: JSON Lines (fields in the README) or XLIFF 2.0.
 
-    Example: monitor export --format jsonl --since 7d --output week.jsonl
+    Examples: monitor export --format jsonl --since 7d --output week.jsonl
+              monitor export --format xliff --status selected --output to-translate/
     """
     from monitor.export import export_records, write_jsonl
 
     store = open_store(db_url)
-    flt = _filter(source, language, since, None)
     with store.sessions() as session:
-        records = export_records(session, flt)
+        flt = _export_filter(session, source, language, since, status)
+        records = export_records(session, flt) if flt is not None else iter(())
+        if fmt == "xliff":
+            count, written = _write_xliff(list(records), output, per, target_lang)
+            click.echo(f"exported {count} articles to {written} XLIFF files", err=True)
+            return
         if output:
             tmp = Path(output).with_suffix(Path(output).suffix + ".part")
             with open(tmp, "w", encoding="utf-8") as out:
@@ -179,6 +196,58 @@ def export(
         else:
             count = write_jsonl(records, sys.stdout)
     click.echo(f"exported {count} articles" + (f" to {output}" if output else ""), err=True)
+
+
+def _export_filter(
+    session: Any, source: tuple[str, ...], language: tuple[str, ...], since: str | None, status: str | None
+) -> Any:
+    """The export filter; with --status, only the chosen copies of stories at that status (None: nothing)."""
+    flt = _filter(source, language, since, None)
+    if status is None:
+        return flt
+    from dataclasses import replace
+
+    from monitor.workflow import WorkflowError, chosen_articles
+
+    try:
+        ids = chosen_articles(session, status)
+    except WorkflowError as exc:
+        raise click.BadParameter(str(exc), param_hint="--status") from None
+    return replace(flt, ids=tuple(ids)) if ids else None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a .part file so a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _write_xliff(
+    records: list[dict[str, Any]], output: str | None, per: str, trg: str | None
+) -> tuple[int, int]:
+    """XLIFF files for the records: (articles, files written)."""
+    from monitor.xliff import build_document, to_bytes
+
+    if not output:
+        raise click.UsageError("--format xliff needs --output (a directory, or a file with --per batch)")
+    if per == "batch":
+        langs = sorted({r["language"] or "und" for r in records})
+        if len(langs) > 1:
+            raise click.ClickException(
+                f"articles in {len(langs)} languages ({', '.join(langs)}): one XLIFF file has one source "
+                "language; add --language or use --per article"
+            )
+        if records:
+            _atomic_write(Path(output), to_bytes(build_document(records, langs[0], trg)))
+        return len(records), int(bool(records))
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in records:
+        _atomic_write(
+            folder / f"article-{r['id']}.xlf", to_bytes(build_document([r], r["language"] or "und", trg))
+        )
+    return len(records), len(records)
 
 
 def _read_page(path_or_url: str) -> tuple[bytes, str | None, str]:
