@@ -1,0 +1,1 @@
+"""The review desk: a server-rendered web app over the monitor database (`monitor serve`)."""
