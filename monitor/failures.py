@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import scrapy.exceptions
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as twisted_error
@@ -12,11 +13,22 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 from monitor.errors import ErrorClass
 from monitor.netguard import RefusedRequest
 
+
+
+def _scrapy_types(*names: str) -> tuple[type[BaseException], ...]:
+    """Scrapy's own download exceptions (2.14+ raises these instead of Twisted's); absent names are skipped."""
+    return tuple(getattr(scrapy.exceptions, name) for name in names if hasattr(scrapy.exceptions, name))
+
+
 # Exception types in the order they are tested; the first isinstance() match wins.
 _BY_TYPE: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorClass], ...] = (
-    (twisted_error.DNSLookupError, ErrorClass.DNS),
-    ((twisted_error.TimeoutError, twisted_error.TCPTimedOutError), ErrorClass.TIMEOUT),
-    (CancelledError, ErrorClass.TOO_LARGE),  # Scrapy cancels a download that exceeds DOWNLOAD_MAXSIZE
+    ((twisted_error.DNSLookupError, *_scrapy_types("CannotResolveHostError")), ErrorClass.DNS),
+    (
+        (twisted_error.TimeoutError, twisted_error.TCPTimedOutError, *_scrapy_types("DownloadTimeoutError")),
+        ErrorClass.TIMEOUT,
+    ),
+    # Scrapy cancels a download that exceeds DOWNLOAD_MAXSIZE
+    ((CancelledError, *_scrapy_types("DownloadCancelledError")), ErrorClass.TOO_LARGE),
     (
         (
             twisted_error.ConnectionRefusedError,
@@ -24,6 +36,7 @@ _BY_TYPE: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Err
             twisted_error.ConnectionLost,
             ResponseFailed,
             ResponseNeverReceived,
+            *_scrapy_types("DownloadConnectionRefusedError", "DownloadFailedError", "ResponseDataLossError"),
         ),
         ErrorClass.CONNECTION,
     ),

@@ -268,3 +268,27 @@ def test_continuation_collects_sibling_chunks_but_not_teasers() -> None:
     assert (
         continuation(lxml.html.fromstring(html), ["text that is not on the page at all, not anywhere"]) == []
     )
+
+
+def _teasers(count: int) -> str:
+    """A story list: headline links with a date and a cut-off summary each."""
+    return "".join(
+        f"<li><h2><a href='/news/{i}.html'>Story headline number {i} about the council</a></h2>"
+        f"<p>12 Nov 2024</p><p>The council met on day {i} to discuss the budget and the schools…</p></li>"
+        for i in range(count)
+    )
+
+
+def test_teaser_list_page_is_an_index_page() -> None:
+    html = f"<html><body><main><h1>Tag: Council</h1><p>All our coverage.</p><ul>{_teasers(4)}</ul></main></body></html>"
+    article = extract_article(html, "https://e.org/tag/council/")
+    assert not article.is_article and article.not_article_reason == "index_page"
+
+
+def test_article_with_related_headlines_stays_article() -> None:
+    html = (
+        f"<html><body><article><h1>Budget passes</h1><p>{STORY * 3}</p><p>{STORY * 2}</p>"
+        f"<section><h3>Related</h3><ul>{_teasers(4)}</ul></section></article></body></html>"
+    )
+    article = extract_article(html, "https://e.org/news/budget")
+    assert article.is_article, article.not_article_reason

@@ -70,6 +70,7 @@ def crawl(
     """
     path = sources_path or load_app_config().sources_path
     overrides = {
+        **_parse_settings(settings),
         "LOG_LEVEL": _log_level(verbose),
         "MONITOR_PROGRESS": sys.stderr.isatty() if progress is None else progress,
     }

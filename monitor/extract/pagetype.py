@@ -38,6 +38,13 @@ STUB_WORDS = 150
 INDEX_MAX_WORDS = 400
 INDEX_LINK_SHARE = 0.5
 INDEX_MIN_LINKS = 40
+# Teasers: headings (h2-h4) that are one link of a few words, outside navigation and sidebars; their enclosing
+# block (up to TEASER_MAX_CHARS of text) holds the date and summary an index page's "body" is made of.
+_HEADLINE_XPATH = (
+    "//*[self::h2 or self::h3 or self::h4][.//a[@href]]"
+    "[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::header)]"
+)
+TEASER_MAX_CHARS = 600
 # An article needs at least a few sentences; shorter bodies are "empty" unless og:type says article.
 MIN_WORDS = 25
 # Hiragana, katakana, CJK ideographs and Hangul syllables.
@@ -95,11 +102,41 @@ def linked_line_share(doc: lxml.html.HtmlElement, text: str) -> float:
     return sum(line in anchors for line in lines) / len(lines)
 
 
+def _squeeze(text: str) -> str:
+    """Case-folded text without white space: element texts join without spaces in text_content()."""
+    return "".join(text.split()).casefold()
+
+
+def teaser_blocks(doc: lxml.html.HtmlElement) -> list[str]:
+    """Texts of the small blocks around headline links (a story list's items), squeezed for comparison."""
+    blocks = []
+    for heading in doc.xpath(_HEADLINE_XPATH):
+        links = heading.xpath(".//a[@href]")
+        parent = heading.getparent()
+        if len(links) != 1 or parent is None or len(clean(links[0].text_content()).split()) < 3:
+            continue
+        text = clean(parent.text_content())
+        if len(text) <= TEASER_MAX_CHARS:
+            blocks.append(_squeeze(text))
+    return blocks
+
+
+def teaser_word_share(doc: lxml.html.HtmlElement, text: str) -> float:
+    """Share of body words on lines that come from teaser blocks (the summaries of a story list)."""
+    lines = [line.lstrip("-• ") for line in text.splitlines() if line.strip()]
+    blocks = teaser_blocks(doc)
+    total = sum(len(line.split()) for line in lines)
+    if not total or not blocks:
+        return 0.0
+    inside = sum(len(line.split()) for line in lines if any(_squeeze(line) in block for block in blocks))
+    return inside / total
+
+
 def index_reason(doc: lxml.html.HtmlElement, meta: PageMeta, text: str, words: int) -> str | None:
     """'index_page' when the page is a list of links with little running text."""
     if words >= INDEX_MAX_WORDS or (meta.first("og:type") or "").lower() == "article":
         return None
-    if linked_line_share(doc, text) >= INDEX_LINK_SHARE:
+    if max(linked_line_share(doc, text), teaser_word_share(doc, text)) >= INDEX_LINK_SHARE:
         return "index_page"
     if words < MIN_WORDS:
         total, linked, links = _visible_text(doc)
