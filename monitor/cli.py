@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import click
 
+from monitor.alerts.cli import alerts, watch
+from monitor.commands.clusters import clusters
 from monitor.commands.crawl import crawl, demo
+from monitor.commands.db import db, init
 from monitor.commands.items import export, extract, items
+from monitor.commands.serve import serve
 from monitor.commands.sources import sources
+from monitor.commands.workflow import captures, import_translations, mark, reextract_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -19,7 +24,24 @@ def cli() -> None:
     """
 
 
-for command in (demo, crawl, sources, items, export, extract):
+items.add_command(mark)
+for command in (
+    demo,
+    init,
+    crawl,
+    sources,
+    items,
+    clusters,
+    export,
+    import_translations,
+    extract,
+    reextract_cmd,
+    captures,
+    watch,
+    alerts,
+    serve,
+    db,
+):
     cli.add_command(command)
 
 

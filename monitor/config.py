@@ -632,6 +632,11 @@ ENV_SETTINGS: dict[str, EnvSetting] = {
     "MONITOR_WATCHES": EnvSetting("watches_path", Path, "watches file; unset switches alerting off"),
     "MONITOR_WEBHOOK_SECRET": EnvSetting("webhook_secret", SecretStr, "HMAC key signing alert webhooks"),
     "MONITOR_OUTLETS_FILE": EnvSetting("outlets_path", Path, "extra outlets and wire agencies (YAML)"),
+    "MONITOR_CAPTURE_RETENTION": EnvSetting(
+        None, parse_duration, "prune raw captures older than this, e.g. 90d"
+    ),
+    "MONITOR_WEB_TOKEN": EnvSetting(None, str, "shared login token of `monitor serve`"),
+    "MONITOR_WEB_BASIC_AUTH": EnvSetting(None, str, "user:password login of `monitor serve`"),
     "MONITOR_TEST_POSTGRES_URL": EnvSetting(None, _database_url, "PostgreSQL for the tests marked postgres"),
     "MONITOR_TEST_REDIS_URL": EnvSetting(None, str, "Redis for the tests marked redis"),
     "MONITOR_REQUIRE_SERVICES": EnvSetting(None, _flag, "fail, not skip, when a test service is unreachable"),

@@ -14,7 +14,6 @@ from monitor.errors import ErrorClass
 from monitor.netguard import RefusedRequest
 
 
-
 def _scrapy_types(*names: str) -> tuple[type[BaseException], ...]:
     """Scrapy's own download exceptions (2.14+ raises these instead of Twisted's); absent names are skipped."""
     return tuple(getattr(scrapy.exceptions, name) for name in names if hasattr(scrapy.exceptions, name))

@@ -24,6 +24,9 @@ MONITOR_ALLOW_PRIVATE_HOSTS: list[str] = []
 MONITOR_RETRY_AFTER_MAX = 60
 MONITOR_DB_RETRIES = 5
 MONITOR_DB_RETRY_DELAY = 1.0
+MONITOR_CAPTURES = (
+    True  # raw page captures (monitor/capture_pipeline.py); `-s MONITOR_CAPTURES=False` to skip
+)
 
 # -- Politeness ------------------------------------------------------------------------------------------------
 USER_AGENT = f"monitor/{__version__} (+{MONITOR_CONTACT_URL})"
@@ -60,6 +63,8 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "monitor.pipelines.FetchLogPipeline": 100,
     "monitor.pipelines.FeedEntriesPipeline": 200,
+    # Raw bytes + headers of every fetched page, before extraction (so `monitor reextract` can redo it).
+    "monitor.capture_pipeline.CapturePipeline": 250,
     "monitor.pipelines.ExtractPipeline": 300,
     "monitor.pipelines.StorePipeline": 400,
     "monitor.alerts.pipeline.AlertPipeline": 500,

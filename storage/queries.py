@@ -82,7 +82,7 @@ def aliases(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]
 
 def source_names(session: Session) -> dict[str, str]:
     """Source id → display name."""
-    return dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    return dict(session.execute(select(Source.id, Source.name)).all())
 
 
 def cluster_first(session: Session, cluster_ids: Sequence[int]) -> dict[int, int]:
@@ -90,7 +90,7 @@ def cluster_first(session: Session, cluster_ids: Sequence[int]) -> dict[int, int
     rows = session.execute(
         select(StoryCluster.id, StoryCluster.first_article_id).where(StoryCluster.id.in_(cluster_ids))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 @dataclass(slots=True)
@@ -160,3 +160,45 @@ def cluster_members_brief(
         for r in rows
         if r.id != exclude
     ]
+
+
+@dataclass(slots=True)
+class ClusterBrief:
+    """One row of `monitor clusters list`."""
+
+    id: int
+    size: int
+    first_seen_at: datetime
+    first_source_id: str
+    first_article_id: int
+    title: str | None
+    sources: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
+
+
+def list_clusters(
+    session: Session, since: datetime | None = None, min_size: int = 2, limit: int | None = 50
+) -> list[ClusterBrief]:
+    """Story clusters, newest first: size, first-seen article and source, and every source that carried it."""
+    query = select(StoryCluster, ArticleRow.title).join(
+        ArticleRow, ArticleRow.id == StoryCluster.first_article_id
+    )
+    query = query.where(StoryCluster.size >= min_size).order_by(StoryCluster.first_seen_at.desc())
+    if since is not None:
+        query = query.where(StoryCluster.first_seen_at >= since)
+    rows = session.execute(query.limit(limit)).all()
+    carried: dict[int, set[str]] = defaultdict(set)
+    members = select(ArticleRow.cluster_id, ArticleRow.source_id).where(
+        ArticleRow.cluster_id.in_([c.id for c, _ in rows])
+    )
+    for cluster_id, source_id in session.execute(members):
+        carried[cluster_id].add(source_id)
+    return [
+        ClusterBrief(c.id, c.size, c.first_seen_at, c.first_source_id, c.first_article_id, title,
+                     sorted(carried[c.id]))
+        for c, title in rows
+    ]  # fmt: skip

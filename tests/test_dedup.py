@@ -376,3 +376,33 @@ def test_forget_article_removes_its_fingerprint(sessions: sessionmaker[Session])
         assert session.get(DedupSignature, article_id) is None
     _, other = add_article(sessions, paras(*STORY_PORT), source="b")
     assert other != article_id
+
+
+# -- the clusters CLI ---------------------------------------------------------------------------------------------
+
+
+def test_clusters_list_and_show_cli(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from monitor.commands.clusters import clusters as clusters_cli
+
+    original_id, cluster_id = add_article(sessions, paras(*STORY_PORT), source="a")
+    copy_id, _ = add_article(
+        sessions, paras(*STORY_PORT, TRANSLATION_NOTE), source="b", at=T0 + timedelta(hours=1)
+    )
+    add_article(sessions, paras(*STORY_PORT[:1], "A different story about the harbour."), source="b")
+    db = f"sqlite:///{tmp_path / 'dedup.sqlite'}"
+    runner = CliRunner()
+    listed = runner.invoke(clusters_cli, ["list", "--db", db, "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [(r["id"], r["size"], r["first_article_id"], r["sources"]) for r in rows] == [
+        (cluster_id, 2, original_id, ["a", "b"])
+    ]
+    shown = runner.invoke(clusters_cli, ["show", str(cluster_id), "--db", db, "--json"])
+    members = json.loads(shown.output)["members"]
+    assert [(m["id"], m["first_seen"]) for m in members] == [(original_id, True), (copy_id, False)]
+    missing = runner.invoke(clusters_cli, ["show", "999", "--db", db])
+    assert missing.exit_code != 0 and "no story cluster with id 999" in missing.output

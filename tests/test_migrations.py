@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import Column, Integer, Table, inspect, text
 
 from storage import migrate
 from storage.db import make_engine
+from tests.conftest import REPO
 
 
 def test_upgrade_from_empty_then_check_finds_no_difference(db_url: str) -> None:
@@ -83,9 +86,18 @@ def test_downgrade_to_base_and_up_again(db_url: str) -> None:
     assert migrate.check(db_url) == []
 
 
+def _create_all_in_fresh_process(url: str) -> None:
+    """`create_all` as a pre-migration release did it, in a process of its own: after an autogenerate run
+    (`alembic check` in an earlier test) this process's metadata no longer renders the `use_alter` foreign keys
+    inline on SQLite, which is not what an old release's database looks like."""
+    code = "import sys; from storage import migrate; from storage.db import make_engine; "
+    code += "migrate.target_metadata().create_all(make_engine(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", code, url], cwd=REPO, check=True, timeout=120)
+
+
 def test_database_made_before_migrations_is_adopted(sqlite_url: str) -> None:
+    _create_all_in_fresh_process(sqlite_url)
     engine = make_engine(sqlite_url)
-    migrate.target_metadata().create_all(engine)
     try:
         message = migrate.ensure_schema(engine)
         assert message is not None and "adopted" in message

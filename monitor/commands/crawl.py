@@ -52,7 +52,9 @@ def _crawl(db_url: str, sources_path: str, overrides: dict[str, Any], **kwargs: 
 @click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
 @click.option("--watches", type=click.Path(exists=True, dir_okay=False), help="Apply these keyword watches.")
 @click.option("--progress/--no-progress", default=None, help="Live progress line (default: on a terminal).")
-@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
+@click.option(
+    "-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting."
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
 def crawl(
     sources_path: str | None,

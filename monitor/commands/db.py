@@ -66,3 +66,15 @@ def check_cmd(db_url: str | None) -> None:
         click.echo(f"  {diff[0] if isinstance(diff, tuple) else diff}: {diff!r}"[:300])
     click.echo(f"{len(diffs)} differences: write a migration (python -m storage.migrate revision ...)")
     sys.exit(1)
+
+
+@click.command("init")
+@db_option
+def init(db_url: str | None) -> None:
+    """Create the database (or bring it to the newest schema) and say what to run next.
+
+    Example: monitor init --db postgresql://monitor@db.example/monitor
+    """
+    ctx = click.get_current_context()
+    ctx.invoke(upgrade_cmd, db_url=db_url)
+    click.echo(f"database ready: {resolve_db(db_url)}\nnext: monitor crawl --sources sources.yaml")
