@@ -722,6 +722,20 @@ def test_dashboard(seeded_url: tuple[str, Seeded]) -> None:
     page(client, "/dashboard?days=0", status=400)
 
 
+def test_dashboard_of_an_archive_ends_on_its_newest_day(sqlite_seeded: tuple[str, Seeded]) -> None:
+    url, _ = sqlite_seeded
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        for row in session.scalars(select(ArticleRow)):
+            row.fetched_at -= timedelta(days=400)
+            if row.published_at_utc is not None:
+                row.published_at_utc -= timedelta(days=400)
+    engine.dispose()
+    body = page(create_app(url, testing=True).test_client(), "/dashboard")
+    old_day = (NOW - timedelta(days=400)).date().isoformat()
+    assert re.search(rf"<title>{old_day} · Wire English: \d+</title>", body)
+
+
 # -- actions (through monitor.workflow) ---------------------------------------------------------------------------
 
 

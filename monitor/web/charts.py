@@ -104,7 +104,8 @@ def stacked_days(counts: Iterable[tuple[str, str, int]], since: date, until: dat
                 y -= h
                 label = f"{day.isoformat()} · {series}: {n}"
                 rects.append(Rect(LEFT + slot * i + slot * 0.1, y, slot * 0.8, h, f"s{k}", label))
-    yticks = [Tick(TOP + plot_h * (1 - f), str(round(peak * f))) for f in (0, 0.5, 1)]
+    # Whole-number ticks drawn where their value is (a rounded half of 5 would sit at 2.5 labelled "2").
+    yticks = [Tick(TOP + plot_h * (1 - v / peak), str(v)) for v in sorted({0, peak // 2, peak})]
     legend = [(f"s{k}", s, sum(grid[d].get(s, 0) for d in grid)) for k, s in enumerate(names)]
     return StackedChart(WIDTH, HEIGHT, rects, _xticks(days, slot), yticks, legend, sum(n for *_, n in legend))
 

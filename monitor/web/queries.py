@@ -275,8 +275,8 @@ def _day(dialect: str) -> Any:
     return func.date(NEWEST)
 
 
-def per_day(session: Session, by: str, since: date) -> list[tuple[str, str, int]]:
-    """(day, series, count) of articles per UTC day since a day, the series being the source or the language."""
+def per_day(session: Session, by: str, since: date, until: date | None = None) -> list[tuple[str, str, int]]:
+    """(day, series, count) of articles per UTC day from `since` to `until` (inclusive), by source or language."""
     day = _day(_dialect(session))
     series = Source.name if by == "source" else func.coalesce(ArticleRow.language, "?")
     stmt = (
@@ -285,7 +285,19 @@ def per_day(session: Session, by: str, since: date) -> list[tuple[str, str, int]
         .where(_day_start(since) <= NEWEST)
         .group_by(day, series)
     )
+    if until is not None:
+        stmt = stmt.where(_day_start(until + timedelta(days=1)) > NEWEST)
     return [(str(d), str(s), int(n)) for d, s, n in session.execute(stmt)]
+
+
+def newest_day(session: Session) -> date | None:
+    """The UTC day of the newest article (publication, else fetch time); None for an empty database."""
+    newest = session.scalar(select(func.max(NEWEST)))
+    if newest is None:
+        return None
+    if isinstance(newest, str):  # SQLite returns the coalesced value as text
+        newest = datetime.fromisoformat(newest)
+    return newest.astimezone(UTC).date() if newest.tzinfo else newest.date()
 
 
 def alerts_per_watch(session: Session, since: datetime) -> list[tuple[str, int, int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -164,16 +164,18 @@ def dashboard() -> ResponseReturnValue:
         abort(400, description=f"days={raw!r}: expected a whole number from 1 to {MAX_DASHBOARD_DAYS}")
     days = int(raw)
     today = datetime.now(UTC).date()
-    since = today - timedelta(days=days - 1)
+    # Article charts end today, or on the newest article's day when nothing newer is stored (an archive, the demo).
+    until = min(today, queries.newest_day(db()) or date.max)
+    since, alerts_since = until - timedelta(days=days - 1), today - timedelta(days=days - 1)
     health = queries.health_rows(db())
     return render_template(
         "dashboard.html",
         days=days,
         max_days=MAX_DASHBOARD_DAYS,
-        by_source=charts.stacked_days(queries.per_day(db(), "source", since), since, today),
-        by_language=charts.stacked_days(queries.per_day(db(), "language", since), since, today),
+        by_source=charts.stacked_days(queries.per_day(db(), "source", since, until), since, until),
+        by_language=charts.stacked_days(queries.per_day(db(), "language", since, until), since, until),
         watch_bars=charts.hbars(
-            queries.alerts_per_watch(db(), datetime.combine(since, datetime.min.time(), UTC))
+            queries.alerts_per_watch(db(), datetime.combine(alerts_since, datetime.min.time(), UTC))
         ),
         health=health,
         has_next_poll=queries.has_next_poll(),
