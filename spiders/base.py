@@ -30,6 +30,8 @@ from storage.store import Store
 
 # Article pages we hand to the extractor; anything else (PDF, images, video) is recorded as not_article.
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+# The order in which kinds of polled URLs are requested (see SourcesSpider.poll_targets).
+KIND_ORDER = ("feed", "sitemap", "listing")
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,10 +67,15 @@ class SourcesSpider(scrapy.Spider):
         return spider
 
     def poll_targets(self) -> Iterator[PollTarget]:
-        """Every (source, URL, kind) to poll, in sources-file order: the one place to filter what is polled."""
-        for source in self.sources:
-            for kind, url, listing in source.polled():
-                yield PollTarget(source, url, kind, listing)
+        """Every (source, URL, kind) to poll: the one place to filter what is polled. Feeds of every source
+        first, then sitemaps, then listing pages (each in sources-file order): when a feed and a sitemap
+        announce one URL, the first request wins the dupefilter, and feed entries carry authors and tags."""
+        targets = [
+            PollTarget(source, url, kind, listing)
+            for source in self.sources
+            for kind, url, listing in source.polled()
+        ]
+        yield from sorted(targets, key=lambda t: KIND_ORDER.index(t.kind))
 
 
 class ArticleSpider(SourcesSpider):

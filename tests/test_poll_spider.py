@@ -65,7 +65,8 @@ def spider(tmp_path: Path, sqlite_url: str) -> FeedSpider:
         "listings": [{"url": LISTING, "link_selector": "h2.title a", "link_pattern": r"/\d{4}/\d+\.html$"}],
     }
     path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": [source]}), encoding="utf-8")
+    other = {"id": "other", "name": "Other", "language": "en", "feeds": ["https://other.example/rss"]}
+    path.write_text(yaml.safe_dump({"sources": [source, other]}), encoding="utf-8")
     crawler = get_crawler(
         FeedSpider,
         {"MONITOR_SOURCES": str(path), "MONITOR_DATABASE_URL": sqlite_url, "MONITOR_SITEMAP_MAX_URLS": 3},
@@ -98,10 +99,11 @@ def event(out: list[Any]) -> FetchEvent:
     return found
 
 
-def test_poll_targets_cover_every_kind_in_file_order(spider: FeedSpider) -> None:
+def test_poll_targets_cover_every_kind_feeds_first(spider: FeedSpider) -> None:
     kinds = [(t.kind, t.url) for t in spider.poll_targets()]
     assert kinds == [
         ("feed", f"{SITE}/feed.xml"),
+        ("feed", "https://other.example/rss"),
         ("sitemap", NEWS_SITEMAP),
         ("sitemap", PLAIN_SITEMAP),
         ("sitemap", INDEX),
