@@ -63,6 +63,10 @@ class BenchSource:
     homepage: Any = None
     feeds: list[str] = field(default_factory=lambda: ["https://bench.example/feed.xml"])
 
+    def polled(self) -> list[tuple[str, str, None]]:
+        """(kind, URL, listing) like SourceConfig.polled: feeds only."""
+        return [("feed", url, None) for url in self.feeds]
+
 
 def article_text(n: int, words: int = 600) -> str:
     """Twelve paragraphs of random vocabulary, unlike any other article's."""

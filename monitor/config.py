@@ -241,6 +241,12 @@ class SourceConfig(_Model):
         yield from ((f"sitemaps[{i}]", url) for i, url in enumerate(self.sitemaps))
         yield from ((f"listings[{i}].url", item.url) for i, item in enumerate(self.listings))
 
+    def polled(self) -> Iterator[tuple[str, str, ListingConfig | None]]:
+        """(kind, URL, listing settings) of every URL polled for articles; kinds as stored in `feeds.kind`."""
+        yield from (("feed", url, None) for url in self.feeds)
+        yield from (("sitemap", url, None) for url in self.sitemaps)
+        yield from (("listing", item.url, item) for item in self.listings)
+
 
 # Models nested under a source field, for "did you mean" suggestions on nested unknown fields.
 NESTED_MODELS: dict[str, type[BaseModel]] = {

@@ -27,6 +27,11 @@ MONITOR_DB_RETRY_DELAY = 1.0
 MONITOR_CAPTURES = (
     True  # raw page captures (monitor/capture_pipeline.py); `-s MONITOR_CAPTURES=False` to skip
 )
+# Sitemaps (spiders/feeds.py): URLs per document and children per index read per poll, newest first (Google News
+# sitemaps hold at most 1,000 URLs), and how far before the last successful poll a `lastmod` still counts as new.
+MONITOR_SITEMAP_MAX_URLS = 1000
+MONITOR_SITEMAP_MAX_CHILDREN = 50
+MONITOR_SITEMAP_LASTMOD_SLACK = 3600
 
 # -- Politeness ------------------------------------------------------------------------------------------------
 USER_AGENT = f"monitor/{__version__} (+{MONITOR_CONTACT_URL})"

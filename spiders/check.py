@@ -1,6 +1,7 @@
-"""`monitor sources check`: fetch each configured feed once and report whether it works (nothing stored).
+"""`monitor sources check`: fetch each configured feed, sitemap and listing page once and report whether it
+works (nothing stored).
 
-Settings: ``MONITOR_SOURCES``, ``MONITOR_SOURCE_IDS`` (as for the feed spider).
+Settings: ``MONITOR_SOURCES``, ``MONITOR_SOURCE_IDS`` (as for the feed spider; disabled sources are checked too).
 """
 
 from __future__ import annotations
@@ -11,20 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import scrapy
-from scrapy.crawler import Crawler
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from monitor.config import load_sources
 from monitor.errors import ErrorClass
 from monitor.failures import classify_failure
 from monitor.feeds import parse_feed
-from monitor.netguard import host_port
+from monitor.listings import listing_links
+from monitor.sitemaps import SitemapTooLarge, parse_robots, parse_sitemap, unpack
+from spiders.base import PollTarget, SourcesSpider, header
 
 
 @dataclass(slots=True)
 class CheckResult:
-    """One feed's check."""
+    """One polled URL's check."""
 
     source_id: str
     feed_url: str
@@ -36,64 +37,81 @@ class CheckResult:
     seconds: float
 
 
-class CheckSpider(scrapy.Spider):
-    """Fetch and parse every configured feed once."""
+class CheckSpider(SourcesSpider):
+    """Fetch and read every configured feed, sitemap and listing page once."""
 
     name = "check"
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> CheckSpider:
-        """Read the sources file."""
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        wanted = set(crawler.settings.getlist("MONITOR_SOURCE_IDS"))
-        config = load_sources(crawler.settings.get("MONITOR_SOURCES", "sources.yaml"))
-        spider.sources = [s for s in config.sources if not wanted or s.id in wanted]
-        spider.trusted_hosts = {host_port(u) for s in spider.sources for _, u in s.fetch_urls()}
-        return spider
+    include_disabled = True
 
     async def start(self) -> AsyncIterator[Any]:
-        """One request per feed."""
-        for source in self.sources:
-            for url in source.feeds:
-                yield scrapy.Request(
-                    url,
-                    callback=self.parsed,
-                    errback=self.failed,
-                    cb_kwargs={"source_id": source.id, "started": time.monotonic()},
-                    dont_filter=True,
-                )
+        """One request per polled URL."""
+        for target in self.poll_targets():
+            yield scrapy.Request(
+                target.url,
+                callback=self.parsed,
+                errback=self.failed,
+                cb_kwargs={"target": target, "started": time.monotonic()},
+                dont_filter=True,
+            )
 
-    def parsed(self, response: Response, source_id: str, started: float) -> Iterator[CheckResult]:
-        """Report what the feed parses into."""
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        feed = parse_feed(response.body, response.url, content_type)
-        ok = feed.is_feed
-        message = f"{feed.version or 'not a feed'}, {len(feed.entries)} entries"
-        if feed.bozo:
-            message += f" (bozo: {feed.bozo_message})"
+    def parsed(self, response: Response, target: PollTarget, started: float) -> Iterator[CheckResult]:
+        """Report what the body reads as."""
+        ok, message, entries = describe(response, target, self.settings.getint("DOWNLOAD_MAXSIZE"))
         yield CheckResult(
-            source_id,
+            target.source.id,
             response.request.url if response.request else response.url,
             ok,
             response.status,
             None if ok else ErrorClass.BAD_FEED.value,
             message,
-            len(feed.entries),
+            entries,
             time.monotonic() - started,
         )
 
     def failed(self, failure: Failure) -> Iterator[CheckResult]:
-        """Report why the feed could not be fetched."""
+        """Report why the URL could not be fetched."""
         request = failure.request  # type: ignore[attr-defined]
         error, message, status = classify_failure(failure)
         started = request.cb_kwargs["started"]
+        target: PollTarget = request.cb_kwargs["target"]
         yield CheckResult(
-            request.cb_kwargs["source_id"],
-            request.url,
-            False,
-            status,
-            error.value,
-            message,
-            0,
-            time.monotonic() - started,
+            target.source.id, request.url, False, status, error.value, message, 0, time.monotonic() - started
         )
+
+
+def describe(response: Response, target: PollTarget, max_size: int) -> tuple[bool, str, int]:
+    """(usable, what it is, how many entries) of a polled URL's body, read as its kind."""
+    if target.kind == "listing" and target.listing is not None:
+        if not isinstance(response, TextResponse):
+            return False, "not a text page", 0
+        found = listing_links(
+            response.selector, response.urljoin(""), target.listing.link_selector, target.listing.link_pattern
+        )
+        return (
+            bool(found.entries),
+            f"listing, {found.matched} elements, {len(found.entries)} links",
+            len(found.entries),
+        )
+    if target.kind == "sitemap":
+        return _describe_sitemap(response, max_size)
+    feed = parse_feed(response.body, response.url, header(response, b"Content-Type"))
+    message = f"{feed.version or 'not a feed'}, {len(feed.entries)} entries"
+    if feed.bozo:
+        message += f" (bozo: {feed.bozo_message})"
+    return feed.is_feed, message, len(feed.entries)
+
+
+def _describe_sitemap(response: Response, max_size: int) -> tuple[bool, str, int]:
+    """A sitemap, index or robots.txt."""
+    if response.url.endswith("/robots.txt"):
+        parsed = parse_robots(response.body, response.url)
+    else:
+        try:
+            body = unpack(response.body, max_size)
+        except SitemapTooLarge as exc:
+            return False, str(exc), 0
+        parsed = parse_sitemap(body or b"")
+    if not parsed.is_sitemap:
+        return False, f"not a sitemap: {parsed.problem}", 0
+    kind = f"{parsed.kind} (news)" if parsed.is_news else parsed.kind
+    return bool(parsed.entries), f"{kind}, {len(parsed.entries)} entries", len(parsed.entries)

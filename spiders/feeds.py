@@ -1,91 +1,105 @@
-"""The generic feed spider: polls every configured RSS/Atom feed and follows entries not stored yet.
+"""The one polling spider: every configured RSS/Atom feed, sitemap and listing page, then the new articles.
 
 Settings:
-- ``MONITOR_SOURCES``: path of the sources file (YAML).
-- ``MONITOR_SOURCE_IDS``: optional list of source ids to poll (default: every enabled source).
+- ``MONITOR_SOURCES`` / ``MONITOR_SOURCE_IDS``: which sources (see `spiders.base`).
 - ``MONITOR_DATABASE_URL``: the database (via the shared store).
+- ``MONITOR_SITEMAP_MAX_URLS``: at most this many URLs of one sitemap document per poll, newest first.
+- ``MONITOR_SITEMAP_MAX_CHILDREN``: at most this many child sitemaps of an index per poll, newest first.
+- ``MONITOR_SITEMAP_LASTMOD_SLACK``: seconds before the last successful poll from which a `lastmod` still
+  counts as new (sites that publish with a past lastmod, clocks that differ).
 
-Everything per-outlet comes from the sources file; the spider has no outlet-specific code. Per-request context
-travels in ``cb_kwargs``; fetched pages go to the item pipelines for extraction and storage.
+Everything per-outlet comes from the sources file; the kind of a polled URL picks how its body is read, and the
+rest (conditional GET, health records, known-URL filter, article requests) is shared. A sitemap is incremental:
+after its first successful poll only URLs whose `lastmod` (else `news:publication_date`) is newer than that
+poll, undated URLs and URLs whose page never got stored are looked at; the store then skips stored ones.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from monitor.config import SourceConfig, load_sources
 from monitor.errors import ErrorClass
-from monitor.failures import classify_failure
 from monitor.feeds import ParsedEntry, body_hash, parse_feed
-from monitor.items import EntryContext, FeedEntriesItem, FetchEvent, PageItem
-from monitor.netguard import host_port
+from monitor.items import FetchEvent
+from monitor.listings import listing_links
 from monitor.pipelines import store_for
-from monitor.urls import UnsupportedURL, canonicalize, url_key
-from storage.models import utcnow
-from storage.store import FeedState, Store
+from monitor.sitemaps import (
+    ParsedSitemap,
+    SitemapEntry,
+    SitemapTooLarge,
+    has_undated,
+    parse_robots,
+    parse_sitemap,
+    select_entries,
+    unpack,
+)
+from spiders.base import ArticleSpider, PollTarget, header
+from storage.store import FeedState
 
-# Article pages we hand to the extractor; anything else (PDF, images, video) is recorded as not_article.
-HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+# Index → child index → urlset: deeper nesting is not in the protocol and not followed.
+MAX_SITEMAP_DEPTH = 2
+
+Handler = Callable[[Response, PollTarget, FeedState | None, FetchEvent], Iterator[Any]]
 
 
-class FeedSpider(scrapy.Spider):
-    """Poll feeds from the sources file; request the article pages of new or updated entries."""
+class FeedSpider(ArticleSpider):
+    """Poll feeds, sitemaps and listing pages from the sources file; request the pages of new entries."""
 
     name = "feeds"
-    store: Store
-    sources: tuple[SourceConfig, ...]
-    trusted_hosts: set[str]
+    max_urls: int
+    max_children: int
+    slack: timedelta
+    max_size: int
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
-        """Bind the shared store and the configured sources."""
-        spider = super().from_crawler(crawler, *args, **kwargs)
+        """Bind the shared store, the configured sources and the sitemap bounds."""
+        spider: FeedSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = store_for(crawler)
-        wanted = set(crawler.settings.getlist("MONITOR_SOURCE_IDS"))
-        config = load_sources(crawler.settings.get("MONITOR_SOURCES", "sources.yaml"))
-        spider.sources = tuple(s for s in config.sources if s.enabled and (not wanted or s.id in wanted))
-        spider.trusted_hosts = {host_port(url) for s in spider.sources for _, url in s.fetch_urls()}
+        settings = crawler.settings
+        spider.max_urls = settings.getint("MONITOR_SITEMAP_MAX_URLS", 1000)
+        spider.max_children = settings.getint("MONITOR_SITEMAP_MAX_CHILDREN", 50)
+        spider.slack = timedelta(seconds=settings.getfloat("MONITOR_SITEMAP_LASTMOD_SLACK", 3600))
+        spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        """Mirror the sources into the database, then request every feed once."""
+        """Mirror the sources into the database, then request every polled URL once."""
         self.store.sync_sources(self.sources)
-        for source in self.sources:
-            for feed_url in source.feeds:
-                yield self.feed_request(source, feed_url)
+        for target in self.poll_targets():
+            yield self.feed_request(target)
 
-    def feed_request(self, source: SourceConfig, feed_url: str) -> scrapy.Request:
-        """A conditional GET of one feed."""
-        state = self.store.feed_state(feed_url)
+    def feed_request(self, target: PollTarget) -> scrapy.Request:
+        """A conditional GET of one polled URL (feed, sitemap or listing page)."""
+        state = self.store.feed_state(target.url)
         headers = {}
         if state and state.etag:
             headers["If-None-Match"] = state.etag
         if state and state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
         return scrapy.Request(
-            feed_url,
+            target.url,
             headers=headers,
             callback=self.parse_feed,
             errback=self.feed_failed,
-            cb_kwargs={"source": source, "state": state, "started": time.monotonic()},
-            meta={"monitor_origin": feed_url, "handle_httpstatus_list": [304]},
+            cb_kwargs={"target": target, "state": state, "started": time.monotonic()},
+            meta={"monitor_origin": target.url, "handle_httpstatus_list": [304]},
             dont_filter=True,
         )
 
     def parse_feed(
-        self, response: Response, source: SourceConfig, state: FeedState | None, started: float
+        self, response: Response, target: PollTarget, state: FeedState | None, started: float
     ) -> Iterator[Any]:
-        """Parse a feed and yield its entries plus requests for the pages we have not stored."""
-        feed_url = response.request.meta["monitor_origin"] if response.request else response.url
-        event = FetchEvent(source.id, feed_url, response.url, "feed", status=response.status)
-        event.duration_ms = int((time.monotonic() - started) * 1000)
+        """Skip an unchanged body; read a changed one by the URL's kind."""
+        event = _event(response, target, "feed", started)
         digest = body_hash(response.body)
         if response.status == 304 or (state is not None and state.body_hash == digest):
             event.not_modified = True
@@ -93,143 +107,150 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.inc_value("monitor/feeds/not_modified")
             yield event
             return
-        event.etag = _header(response, b"ETag")
-        event.last_modified = _header(response, b"Last-Modified")
+        event.etag = header(response, b"ETag")
+        event.last_modified = header(response, b"Last-Modified")
         event.body_hash = digest
-        yield from self._entries(response, source, feed_url, event)
+        handlers: dict[str, Handler] = {
+            "feed": self._feed_body,
+            "sitemap": self._sitemap_body,
+            "listing": self._listing_body,
+        }
+        yield from handlers[target.kind](response, target, state, event)
 
-    def _entries(
-        self, response: Response, source: SourceConfig, feed_url: str, event: FetchEvent
+    def _feed_body(
+        self, response: Response, target: PollTarget, state: FeedState | None, event: FetchEvent
     ) -> Iterator[Any]:
-        """Validate a feed's entries, record the bad ones, follow the new ones."""
-        parsed = parse_feed(response.body, response.url, _header(response, b"Content-Type"))
+        """An RSS/Atom feed: a bozo one that still has entries is used, with the problem recorded."""
+        parsed = parse_feed(response.body, response.url, header(response, b"Content-Type"))
         if not parsed.is_feed:
-            event.error = ErrorClass.BAD_FEED
-            event.message = f"not a feed ({_header(response, b'Content-Type')}): {parsed.bozo_message}"
-            event.body_hash = None
-            yield event
+            message = f"not a feed ({header(response, b'Content-Type')}): {parsed.bozo_message}"
+            yield _broken(event, message)
             return
         if parsed.bozo:
             event.message = f"bozo feed, {len(parsed.entries)} entries read: {parsed.bozo_message}"
             self.crawler.stats.inc_value("monitor/feeds/bozo")
-        entries, bad = self._valid_entries(parsed.entries, source, feed_url)
-        yield from bad
-        yield FeedEntriesItem(feed_url, entries)
-        wanted = self._to_fetch(feed_url, entries)
-        event.new_items = len(wanted)
-        self.crawler.stats.inc_value("monitor/feeds/parsed")
-        yield event
-        for entry in wanted:
-            yield self.article_request(source, entry)
+        yield from self.follow(target, parsed.entries, event)
 
-    def _valid_entries(
-        self, entries: list[ParsedEntry], source: SourceConfig, feed_url: str
-    ) -> tuple[list[EntryContext], list[FetchEvent]]:
-        """Entries with a fetchable link and a GUID not seen earlier in this feed body; events for the rest."""
-        valid: list[EntryContext] = []
-        bad: list[FetchEvent] = []
-        seen: set[str] = set()
-        for position, entry in enumerate(entries):
-            try:
-                url = canonicalize(entry.link) if entry.link else None
-                problem = (ErrorClass.BAD_ENTRY, f"entry #{position} ({entry.title!r}) has no link")
-            except UnsupportedURL as exc:
-                url, problem = None, (ErrorClass.BAD_URL, f"entry #{position}: {exc}")
-            if url is None:
-                self.crawler.stats.inc_value(problem[0].stats_key)
-                bad.append(FetchEvent(source.id, feed_url, entry.link or feed_url, "entry", None, *problem))
-                continue
-            guid = entry.guid or url
-            if guid in seen:
-                self.crawler.stats.inc_value("monitor/feeds/duplicate_guid")
-                continue
-            seen.add(guid)
-            valid.append(
-                EntryContext(
-                    source.id,
-                    feed_url,
-                    url,
-                    guid,
-                    entry.title,
-                    entry.published,
-                    entry.updated,
-                    entry.authors,
-                    entry.tags,
-                )
-            )
-        return valid, bad
-
-    def _to_fetch(self, feed_url: str, entries: list[EntryContext]) -> list[EntryContext]:
-        """Entries whose page is not stored yet, or whose feed `updated` time changed since we stored them."""
-        known = self.store.known_keys(e.entry_url for e in entries)
-        previous = self.store.entry_updates(feed_url, [e.guid for e in entries])
-        wanted = []
-        for entry in entries:
-            edited = entry.updated is not None and previous.get(entry.guid) not in (None, entry.updated)
-            if url_key(entry.entry_url) not in known or edited:
-                wanted.append(entry)
-        self.crawler.stats.inc_value("monitor/entries/known", len(entries) - len(wanted))
-        return wanted
-
-    def article_request(self, source: SourceConfig, entry: EntryContext) -> scrapy.Request:
-        """Request one article page."""
-        return scrapy.Request(
-            entry.entry_url,
-            callback=self.parse_article,
-            errback=self.article_failed,
-            cb_kwargs={"source": source, "entry": entry},
-            meta={"monitor_origin": entry.feed_url},
-        )
-
-    def parse_article(self, response: Response, source: SourceConfig, entry: EntryContext) -> Iterator[Any]:
-        """Hand an HTML page to the pipelines; anything else is not an article."""
-        content_type = (response.headers.get(b"Content-Type") or b"").lower()
-        if content_type and not content_type.startswith(HTML_TYPES):
-            message = f"content type {content_type.decode('latin-1')}"
-            yield FetchEvent(
-                source.id,
-                entry.feed_url,
-                response.url,
-                "article",
-                response.status,
-                ErrorClass.NOT_ARTICLE,
-                message,
-            )
+    def _listing_body(
+        self, response: Response, target: PollTarget, state: FeedState | None, event: FetchEvent
+    ) -> Iterator[Any]:
+        """A listing page: the links the selector finds; none at all means the page changed under us."""
+        listing = target.listing
+        assert listing is not None
+        if not isinstance(response, TextResponse):
+            yield _broken(event, f"listing page is not text ({header(response, b'Content-Type')})")
             return
-        yield PageItem(
-            entry=entry,
-            url=response.url,
-            status=response.status,
-            headers={
-                k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
-            },
-            body=response.body,
-            fetched_at=utcnow(),
-            default_tz=source.timezone,
-            extract_overrides=source.extract.model_dump(exclude_defaults=True) or None,
+        found = listing_links(
+            response.selector, response.urljoin(""), listing.link_selector, listing.link_pattern
         )
+        if not found.entries:
+            pattern = f" matching {listing.link_pattern!r}" if listing.link_pattern else ""
+            message = f"selector {listing.link_selector!r} matched {found.matched} elements, no link{pattern}"
+            yield _broken(event, message)
+            return
+        yield from self.follow(target, found.entries, event)
+
+    # -- sitemaps -------------------------------------------------------------------------------------------
+
+    def _sitemap_body(
+        self, response: Response, target: PollTarget, state: FeedState | None, event: FetchEvent
+    ) -> Iterator[Any]:
+        """A configured sitemap, sitemap index or robots.txt, read from what changed since the last success."""
+        since = state.last_success_at - self.slack if state and state.last_success_at else None
+        yield from self._sitemap_document(response, target, event, since, 0)
+
+    def _sitemap_document(
+        self, response: Response, target: PollTarget, event: FetchEvent, since: datetime | None, depth: int
+    ) -> Iterator[Any]:
+        """Follow the children of an index, or the new pages of a urlset."""
+        parsed = self._read_sitemap(response, event)
+        if parsed is None:
+            yield event
+            return
+        if parsed.problem:
+            event.message = parsed.problem
+        if parsed.is_index:
+            yield from self._sitemap_children(parsed.entries, target, event, since, depth)
+            return
+        retry = self.store.unfinished_guids(target.url)
+        chosen = select_entries(parsed.entries, since, self.max_urls, retry)
+        self.crawler.stats.inc_value("monitor/sitemaps/old_urls", len(parsed.entries) - len(chosen))
+        yield from self.follow(target, [_parsed_entry(e) for e in chosen], event)
+
+    def _read_sitemap(self, response: Response, event: FetchEvent) -> ParsedSitemap | None:
+        """The parsed document, or None with the error set on `event`."""
+        if response.url.endswith("/robots.txt"):
+            return parse_robots(response.body, response.url)
+        try:
+            body = unpack(response.body, self.max_size)
+        except SitemapTooLarge as exc:
+            _broken(event, f"gzipped sitemap too large: {exc}", ErrorClass.TOO_LARGE)
+            return None
+        parsed = parse_sitemap(body) if body is not None else ParsedSitemap("", problem="corrupt gzip data")
+        if not parsed.is_sitemap:
+            _broken(event, f"not a sitemap ({header(response, b'Content-Type')}): {parsed.problem}")
+            return None
+        return parsed
+
+    def _sitemap_children(
+        self,
+        children: list[SitemapEntry],
+        target: PollTarget,
+        event: FetchEvent,
+        since: datetime | None,
+        depth: int,
+    ) -> Iterator[Any]:
+        """Request the child sitemaps changed since `since` (bounded); the index's event first."""
+        chosen = select_entries(children, since, self.max_children) if depth < MAX_SITEMAP_DEPTH else []
+        event.message = f"sitemap index: {len(children)} sitemaps, {len(chosen)} followed"
+        if has_undated(children):
+            # Undated children can change under an unchanged index: keep no validators, re-read it next time.
+            event.etag = event.last_modified = event.body_hash = None
+        self.crawler.stats.inc_value("monitor/sitemaps/index", 1)
+        yield event
+        for child in chosen:
+            yield scrapy.Request(
+                child.loc,
+                callback=self.parse_child_sitemap,
+                errback=self.child_failed,
+                cb_kwargs={"target": target, "since": since, "depth": depth + 1, "started": time.monotonic()},
+                meta={"monitor_origin": target.url},
+            )
+
+    def parse_child_sitemap(
+        self, response: Response, target: PollTarget, since: datetime | None, depth: int, started: float
+    ) -> Iterator[Any]:
+        """A child sitemap of an index: its own fetch record (kind "sitemap"), its entries under the index."""
+        yield from self._sitemap_document(
+            response, target, _event(response, target, "sitemap", started), since, depth
+        )
+
+    # -- failures -------------------------------------------------------------------------------------------
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
-        """Record a feed that could not be fetched."""
+        """Record a polled URL that could not be fetched."""
         yield from self._failed(failure, "feed")
 
-    def article_failed(self, failure: Failure) -> Iterator[Any]:
-        """Record an article page that could not be fetched."""
-        yield from self._failed(failure, "article")
-
-    def _failed(self, failure: Failure, kind: str) -> Iterator[Any]:
-        """A FetchEvent with the failure's error class."""
-        request = failure.request  # type: ignore[attr-defined]
-        error, message, status = classify_failure(failure)
-        kwargs = request.cb_kwargs
-        source: SourceConfig = kwargs["source"]
-        feed_url = request.meta.get("monitor_origin", request.url)
-        self.crawler.stats.inc_value(error.stats_key)
-        self.logger.warning("%s %s failed [%s]: %s", kind, request.url, error.value, message)
-        yield FetchEvent(source.id, feed_url, request.url, kind, status, error, message)
+    def child_failed(self, failure: Failure) -> Iterator[Any]:
+        """Record a child sitemap that could not be fetched."""
+        yield from self._failed(failure, "sitemap")
 
 
-def _header(response: Response, name: bytes) -> str | None:
-    """A response header as text, or None."""
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
+def _event(response: Response, target: PollTarget, kind: str, started: float) -> FetchEvent:
+    """The fetch record of a polled document, timed from `started`."""
+    event = FetchEvent(target.source.id, target.url, response.url, kind, status=response.status)
+    event.duration_ms = int((time.monotonic() - started) * 1000)
+    return event
+
+
+def _broken(event: FetchEvent, message: str, error: ErrorClass = ErrorClass.BAD_FEED) -> FetchEvent:
+    """Mark a polled document unreadable (its validators are not kept, so it is read again next time)."""
+    event.error, event.message, event.body_hash = error, message, None
+    return event
+
+
+def _parsed_entry(entry: SitemapEntry) -> ParsedEntry:
+    """A sitemap URL as a feed entry: the loc is the GUID, lastmod the update time."""
+    return ParsedEntry(
+        guid=entry.loc, link=entry.loc, title=entry.title, published=entry.published, updated=entry.lastmod
+    )

@@ -29,6 +29,8 @@ CONFLICT_RETRIES = 3
 # PostgreSQL SQLSTATEs of a transaction that lost a race and can simply run again: deadlock_detected,
 # serialization_failure (a batch writer and a single writer meeting on the same article and the cluster lock).
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+# A sitemap entry whose page failed this many times is no longer retried once the sitemap dates it as old.
+MAX_ATTEMPTS = 5
 
 
 class SourceLike(Protocol):
@@ -43,8 +45,7 @@ class SourceLike(Protocol):
 
     @property
     def homepage(self) -> Any: ...
-    @property
-    def feeds(self) -> Sequence[Any]: ...
+    def polled(self) -> Iterable[tuple[str, str, Any]]: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +56,7 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    last_success_at: datetime | None = None
 
 
 class Store:
@@ -90,7 +92,8 @@ class Store:
     # -- sources and feeds -------------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[SourceLike]) -> None:
-        """Mirror the configured sources and their feed URLs into the database (upsert; nothing deleted)."""
+        """Mirror the configured sources and their polled URLs (feeds, sitemaps, listing pages) into the
+        database (upsert; nothing deleted; a URL moved to another kind takes the new kind)."""
         with self.transaction() as session:
             for src in sources:
                 values = {
@@ -107,9 +110,11 @@ class Store:
                 )
                 update_cols = {k: stmt.excluded[k] for k in values if k != "id"} | {"updated_at": utcnow()}
                 session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols))
-                for url in src.feeds:
-                    feed = self._insert(session, Feed).values(source_id=src.id, url=str(url), kind="feed")
-                    session.execute(feed.on_conflict_do_nothing(index_elements=["url"]))
+                for kind, url, _ in src.polled():
+                    feed = self._insert(session, Feed).values(source_id=src.id, url=str(url), kind=kind)
+                    session.execute(
+                        feed.on_conflict_do_update(index_elements=["url"], set_={"kind": feed.excluded.kind})
+                    )
 
     def feed_state(self, feed_url: str) -> FeedState | None:
         """Validators for conditional GET and the last body hash of a feed."""
@@ -117,7 +122,7 @@ class Store:
             feed = session.scalar(select(Feed).where(Feed.url == feed_url))
             if feed is None:
                 return None
-            return FeedState(feed.id, feed.etag, feed.last_modified, feed.body_hash)
+            return FeedState(feed.id, feed.etag, feed.last_modified, feed.body_hash, feed.last_success_at)
 
     # -- entries ---------------------------------------------------------------------------------------------
 
@@ -132,6 +137,21 @@ class Store:
                 select(FeedEntry.key).where(FeedEntry.key.in_(keys), FeedEntry.status == "not_article")
             )
             return stored | set(skipped)
+
+    def unfinished_guids(self, feed_url: str) -> set[str]:
+        """GUIDs this feed announced whose page is not stored yet (pending or failed, under MAX_ATTEMPTS)."""
+        with self.sessions() as session:
+            return set(
+                session.scalars(
+                    select(FeedEntry.guid)
+                    .join(Feed, Feed.id == FeedEntry.feed_id)
+                    .where(
+                        Feed.url == feed_url,
+                        FeedEntry.status.in_(("pending", "failed")),
+                        FeedEntry.attempts < MAX_ATTEMPTS,
+                    )
+                )
+            )
 
     def mark_entries(self, url: str, status: str) -> None:
         """Record what became of the page behind every entry pointing at `url` (counts attempts)."""

@@ -23,10 +23,12 @@ import yaml
 
 from monitor.demo import EXPECTED, OUTLETS_DIR, WATCHES, demo_sources
 from monitor.demo.server import OutletServer
+from monitor.sitemaps import parse_sitemap
 from monitor.urls import canonicalize
 from tests.mockserver import ARTICLES, MockServer
 
 FEEDS = {"/sham/feed.xml": 8, "/levant/atom.xml": 8, "/pars/rss.xml": 4}
+SITEMAPS = {"/sham/sitemap-news.xml": 7}
 GOLD: dict[str, dict[str, Any]] = json.loads(EXPECTED.read_text(encoding="utf-8"))
 ARTICLE_PATHS = sorted(path for path, gold in GOLD.items() if gold["is_article"])
 # How each wire agency's canonical name may be written on a page.
@@ -72,6 +74,8 @@ def norm(text: str) -> str:
 
 def feed_links(server: OutletServer, feed_path: str) -> list[str]:
     """Entry links of one demo feed."""
+    if feed_path in SITEMAPS:
+        return [entry.loc for entry in parse_sitemap(get(server.url(feed_path))[2]).entries]
     parsed = feedparser.parse(get(server.url(feed_path))[2])
     return [entry.link for entry in parsed.entries]
 
@@ -111,7 +115,7 @@ def test_cross_posted_article_is_in_both_feeds_under_one_canonical_url(srv: Mock
 
 def test_every_feed_link_is_gold_and_every_gold_page_is_linked(srv: MockServer) -> None:
     linked: dict[str, set[str]] = {}
-    for feed_path in FEEDS:
+    for feed_path in [*FEEDS, *SITEMAPS]:
         for link in feed_links(srv, feed_path):
             linked.setdefault(urlsplit(link).path, set()).add(feed_path)
     assert set(linked) == set(GOLD)
@@ -206,11 +210,15 @@ def test_demo_sources_point_at_the_server(srv: MockServer) -> None:
     sources = demo_sources(srv.base_url)
     assert [s["language"] for s in sources] == ["ar", "en", "fa"]
     for source in sources:
-        assert set(source) == {"id", "name", "language", "country", "timezone", "homepage", "feeds"}
+        fields = {"id", "name", "language", "country", "timezone", "homepage", "feeds"}
+        assert set(source) - {"sitemaps"} == fields
         assert [urlsplit(feed).path for feed in source["feeds"]] == [
             p for p in FEEDS if p in source["feeds"][0]
         ]
         assert get(source["feeds"][0])[0] == 200
+    assert [s["id"] for s in sources if "sitemaps" in s] == ["sham-today"]
+    (sitemap,) = sources[0]["sitemaps"]
+    assert urlsplit(sitemap).path in SITEMAPS and get(sitemap)[0] == 200
 
 
 def test_watches_have_the_agreed_shape_and_match_demo_pages() -> None:

@@ -37,6 +37,10 @@ class FakeSource:
     homepage: Any = "https://levant.example/"
     feeds: list[str] = field(default_factory=lambda: [FEED])
 
+    def polled(self) -> list[tuple[str, str, None]]:
+        """(kind, URL, listing) like SourceConfig.polled: feeds only."""
+        return [("feed", url, None) for url in self.feeds]
+
 
 def body_text(seed: int, words: int = 120) -> str:
     """A text of three paragraphs unlike any other seed's."""

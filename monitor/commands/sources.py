@@ -1,16 +1,17 @@
-"""`monitor sources list|check|status`."""
+"""`monitor sources list|check|status|discover`."""
 
 from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from typing import Any
 
 import click
 from rich.table import Table
 
 from monitor.commands.common import console, db_option, json_option, open_store, print_json
-from monitor.config import ConfigError, load_app_config, load_sources
+from monitor.config import ConfigError, dump_source_entry, load_app_config, load_sources
 
 sources_file_option = click.option(
     "--sources",
@@ -149,3 +150,88 @@ def status(db_url: str | None, as_json: bool) -> None:
 def _when(value: Any) -> str:
     """A compact UTC time or '-'."""
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+@sources.command("discover")
+@click.argument("url")
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Time budget in seconds.")
+@click.option(
+    "--max-requests", type=int, default=20, show_default=True, help="Request budget (robots.txt fetch aside)."
+)
+@json_option
+def discover(url: str, timeout: float, max_requests: int, as_json: bool) -> None:
+    """Find the feeds and news sitemaps of a homepage and print a ready-to-paste sources-file entry.
+
+    Looks at <link rel="alternate"> feeds and robots.txt Sitemap: lines, then at common feed and news-sitemap
+    paths; keeps only candidates that parse. Robots.txt and the network guard apply. What was tried goes to
+    stderr, the entry to stdout.
+
+    Example: monitor sources discover https://www.enabbaladi.net/ --timeout 30 >> sources.yaml
+    """
+    from monitor.urls import UnsupportedURL, check_fetchable
+
+    try:
+        homepage = check_fetchable(url)
+    except UnsupportedURL as exc:
+        raise click.ClickException(str(exc)) from None
+    if timeout <= 0 or max_requests < 1:
+        raise click.BadParameter("--timeout and --max-requests must be positive")
+    started = time.monotonic()
+    spider = _run_discovery(homepage, timeout, max_requests)
+    seconds = time.monotonic() - started
+    entry = _discovered_entry(spider, homepage)
+    if as_json:
+        found = [dataclasses.asdict(c) for c in sorted(spider.found, key=lambda c: c.rank)]
+        print_json(
+            {"source": entry, "candidates": found, "requests": spider.requests_made, "seconds": seconds}
+        )
+    else:
+        for c in sorted(spider.found, key=lambda c: c.rank):
+            click.echo(f"{c.kind or 'no':>12}  {c.url}  ({c.detail})", err=True)
+        click.echo(f"{spider.requests_made} requests in {seconds:.1f} s", err=True)
+    if entry is None:
+        raise click.ClickException(
+            f"no feed or sitemap found at {homepage} within {spider.requests_made} requests and {seconds:.1f} s;"
+            " write a `listings:` entry by hand (url, link_selector, link_pattern)"
+        )
+    if not as_json:
+        click.echo(dump_source_entry(entry), nl=False)
+
+
+def _run_discovery(homepage: str, timeout: float, max_requests: int) -> Any:
+    """The discovery crawl (spiders/discover.py), run in this process; returns the finished spider."""
+    from scrapy.crawler import CrawlerProcess
+
+    from monitor.crawl import build_settings
+
+    settings = build_settings(
+        {
+            "MONITOR_DISCOVER_URL": homepage,
+            "MONITOR_DISCOVER_MAX_REQUESTS": max_requests,
+            "CLOSESPIDER_TIMEOUT": timeout,
+            "DOWNLOAD_TIMEOUT": timeout,
+            "ITEM_PIPELINES": {},
+            "LOG_LEVEL": "ERROR",
+            "RETRY_TIMES": 0,
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
+        }
+    )
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("discover")
+    process.crawl(crawler)
+    process.start()
+    return crawler.spider
+
+
+def _discovered_entry(spider: Any, homepage: str) -> dict[str, Any] | None:
+    """The sources-file entry for what the crawl verified, or None when it found nothing usable."""
+    from monitor.discover import Homepage, language_of, source_entry
+
+    home = spider.home or Homepage(homepage)
+    language = language_of(home)
+    if language is None:
+        click.echo("language not declared nor detectable: set `language:` by hand", err=True)
+    entry = source_entry(home, spider.found, language or "en")
+    return entry if entry.get("feeds") or entry.get("sitemaps") else None

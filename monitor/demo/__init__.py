@@ -25,7 +25,7 @@ __all__ = ["EXPECTED", "OUTLETS_DIR", "SOURCES", "WATCHES", "demo_sources"]
 
 
 def demo_sources(base_url: str) -> list[dict[str, Any]]:
-    """Sources-file entries (id, name, language, country, timezone, homepage, feeds) pointing at `base_url`."""
+    """Sources-file entries (id, name, language, country, timezone, homepage, feeds, sitemaps) at `base_url`."""
     text = SOURCES.read_text(encoding="utf-8").replace(PLACEHOLDER.decode(), base_url.rstrip("/"))
     entries = yaml.safe_load(text)
     if not isinstance(entries, list):
