@@ -6,6 +6,7 @@ import click
 
 from monitor.commands.crawl import crawl, demo
 from monitor.commands.items import export, extract, items
+from monitor.commands.run import run
 from monitor.commands.sources import sources
 
 
@@ -19,7 +20,7 @@ def cli() -> None:
     """
 
 
-for command in (demo, crawl, sources, items, export, extract):
+for command in (demo, crawl, run, sources, items, export, extract):
     cli.add_command(command)
 
 
