@@ -152,7 +152,7 @@ class Store:
         with self.sessions() as session:
             return [
                 EntryContext(source_id, feed_url, e.url, e.guid, e.title, e.published_at, e.updated_at)
-                for source_id, e in session.execute(stmt).tuples()
+                for source_id, e in session.execute(stmt)
             ]
 
     def poll_schedule(self, feed_urls: Iterable[str]) -> dict[str, datetime | None]:
