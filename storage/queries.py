@@ -126,7 +126,7 @@ class FeedHealth:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        out = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        out = {k: getattr(self, k) for k in self.__slots__}
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
 
 
@@ -149,7 +149,8 @@ def _error_counts(session: Session) -> dict[int, dict[str, int]]:
         .group_by(FetchLog.feed_id, FetchLog.error_class)
     )
     for feed_id, error_class, n in rows:
-        counts[feed_id][error_class] = n
+        if feed_id is not None and error_class is not None:
+            counts[feed_id][error_class] = n
     return counts
 
 

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from monitor import dedup
 from monitor.items import ArticleItem, EntryContext, FetchEvent, StoredArticle
-from monitor.scheduling.policy import PollDecision, PollOutcome, PollPolicy, PollState, decide
+from monitor.scheduling.policy import PollDecision, PollPolicy, decide
 from monitor.urls import canonicalize, url_key
 from storage.db import make_engine, make_sessionmaker
+from storage.feed_schedule import apply_poll, poll_outcome, poll_state
 from storage.models import ArticleRow, ArticleURL, Base, Feed, FeedEntry, FetchLog, Source, utcnow
 
 EXTRACTOR_VERSION = "monitor-0.1"
@@ -269,8 +270,8 @@ class Store:
             )
             if event.kind not in POLL_KINDS or feed is None:
                 return None
-            decision = decide(_poll_state(feed), _poll_outcome(event), event.policy or PollPolicy())
-            _apply_poll(feed, event, decision, utcnow())
+            decision = decide(poll_state(feed), poll_outcome(event), event.policy or PollPolicy())
+            apply_poll(feed, event, decision, utcnow())
             return decision
 
     # -- articles --------------------------------------------------------------------------------------------
@@ -352,45 +353,6 @@ def _lost_race(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
-def _poll_state(feed: Feed) -> PollState:
-    """The scheduler's view of a feed row."""
-    return PollState(
-        feed.interval_seconds,
-        feed.consecutive_failures or 0,
-        feed.disabled_at is not None,
-        polled_before=feed.last_success_at is not None,
-    )
-
-
-def _poll_outcome(event: FetchEvent) -> PollOutcome:
-    """The scheduler's view of a poll."""
-    return PollOutcome(event.error is None, event.seen_share, event.hint_seconds, event.retry_after)
-
-
-def _apply_poll(feed: Feed, event: FetchEvent, decision: PollDecision, now: datetime) -> None:
-    """Record a poll and the scheduler's decision on the feed row."""
-    feed.last_polled_at = now
-    feed.interval_seconds = decision.interval
-    feed.next_poll_at = decision.next_poll(now)
-    feed.poll_reason = decision.reason
-    feed.consecutive_failures = decision.consecutive_failures
-    feed.disabled_at = (feed.disabled_at or now) if decision.disabled else None
-    if event.error is not None:
-        feed.last_error_at, feed.last_error_class = now, event.error.value
-        feed.last_error_message = event.message
-        return
-    feed.last_success_at = now
-    feed.seen_share = event.seen_share
-    if event.status is not None and 200 <= event.status < 300:
-        feed.last_body_at = now
-    if event.not_modified:
-        feed.last_not_modified_at = now
-    else:
-        feed.etag, feed.last_modified, feed.body_hash = event.etag, event.last_modified, event.body_hash
-    if event.validators_lied and feed.conditional_get:
-        feed.conditional_get, feed.conditional_get_off_at = False, now
 
 
 def _aliases(item: ArticleItem) -> dict[str, str]:

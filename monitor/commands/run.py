@@ -66,7 +66,9 @@ def run(
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
-    options = RunOptions(resolve_db(db_url), path, watches, settings, once, check_every, 0 if quiet else 1)
+    options = RunOptions(
+        resolve_db(db_url), str(path), watches, settings, once, check_every, 0 if quiet else 1
+    )
     metrics = RunMetrics()
     server = metrics.serve(metrics_port) if metrics_port else None
     try:

@@ -161,7 +161,7 @@ def with_bounds(policy: PollPolicy) -> PollPolicy:
 
 def _fields(policy: PollPolicy) -> dict[str, Any]:
     """A policy's fields as a dict (slots dataclasses have no __dict__)."""
-    return {name: getattr(policy, name) for name in policy.__slots__}  # type: ignore[attr-defined]
+    return {name: getattr(policy, name) for name in policy.__slots__}
 
 
 def _secs(value: timedelta | None) -> int | None:
