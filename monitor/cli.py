@@ -9,6 +9,7 @@ from monitor.commands.clusters import clusters
 from monitor.commands.crawl import crawl, demo
 from monitor.commands.db import db, init
 from monitor.commands.items import export, extract, items
+from monitor.commands.run import run
 from monitor.commands.serve import serve
 from monitor.commands.sources import sources
 from monitor.commands.workflow import captures, import_translations, mark, reextract_cmd
@@ -29,6 +30,7 @@ for command in (
     demo,
     init,
     crawl,
+    run,
     sources,
     items,
     clusters,

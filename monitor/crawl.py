@@ -29,6 +29,8 @@ class CrawlSummary:
     errors: Counter[str] = field(default_factory=Counter)
     finish_reason: str = ""
     database_url: str = ""
+    # Every monitor/* stats value, for `monitor run` (which reads it back from `crawl --stats-json`).
+    stats: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any], sources: int, database_url: str) -> CrawlSummary:
@@ -50,7 +52,14 @@ class CrawlSummary:
             errors=errors,
             finish_reason=str(stats.get("finish_reason", "")),
             database_url=database_url,
+            stats={k: v for k, v in stats.items() if k.startswith("monitor/")},
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (dataclasses.asdict would rebuild the Counter from (key, count) pairs, keyed by tuples)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["errors"] = dict(self.errors)
+        return out
 
     @property
     def ok(self) -> bool:

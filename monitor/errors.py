@@ -26,6 +26,17 @@ class ErrorClass(StrEnum):
     OTHER = "other"
 
     @property
+    def permanent(self) -> bool:
+        """Fetching the same URL again will fail the same way (refused by policy, not a transient fault)."""
+        return self in PERMANENT
+
+    @property
     def stats_key(self) -> str:
         """Scrapy stats key under which this class is counted."""
         return f"monitor/fetch/error/{self.value}"
+
+
+# Failures of an article URL that a retry cannot mend: its entry is not resumed on later polls.
+PERMANENT = frozenset(
+    {ErrorClass.FORBIDDEN_ADDRESS, ErrorClass.BAD_URL, ErrorClass.ROBOTS, ErrorClass.NOT_ARTICLE}
+)

@@ -46,6 +46,9 @@ class ParsedFeed:
     bozo: bool = False
     bozo_message: str | None = None
     ttl_minutes: int | None = None
+    # sy:updatePeriod (hourly, daily, weekly, monthly, yearly) and sy:updateFrequency (times per period).
+    update_period: str | None = None
+    update_frequency: int | None = None
 
     @property
     def is_feed(self) -> bool:
@@ -105,6 +108,21 @@ def _ttl(feed: Any) -> int | None:
     return ttl if 0 < ttl < 60 * 24 * 30 else None
 
 
+def _update_frequency(feed: Any) -> int | None:
+    """`sy:updateFrequency`, when it is a positive number."""
+    try:
+        frequency = int(feed.get("sy_updatefrequency", ""))
+    except (TypeError, ValueError):
+        return None
+    return frequency if frequency > 0 else None
+
+
+def _update_period(feed: Any) -> str | None:
+    """`sy:updatePeriod`, lower-cased, or None."""
+    period = str(feed.get("sy_updateperiod") or "").strip().lower()
+    return period or None
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes (charset detected by feedparser from headers, XML declaration and content)."""
     if len(body) > MAX_FEED_BYTES:
@@ -121,4 +139,6 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         bozo=bool(parsed.get("bozo")) and not isinstance(exc, BENIGN_BOZO),
         bozo_message=f"{type(exc).__name__}: {exc}" if exc else None,
         ttl_minutes=_ttl(parsed.feed),
+        update_period=_update_period(parsed.feed),
+        update_frequency=_update_frequency(parsed.feed),
     )

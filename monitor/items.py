@@ -7,6 +7,7 @@ from datetime import datetime
 
 from monitor.article import Article
 from monitor.errors import ErrorClass
+from monitor.scheduling.policy import PollPolicy
 
 
 @dataclass(slots=True, frozen=True)
@@ -49,6 +50,12 @@ class FetchEvent:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # For the scheduler (feed polls only): the source's policy and what this poll told us.
+    policy: PollPolicy | None = None
+    seen_share: float | None = None
+    hint_seconds: int | None = None
+    retry_after: float | None = None
+    validators_lied: bool = False
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from monitor.errors import ErrorClass
 from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, StoredArticle
 from monitor.reactor import call_soon, sleep
+from monitor.scheduling.pollog import log_poll
 from storage.store import Store
 
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
@@ -55,12 +56,20 @@ class FetchLogPipeline(_StorePipeline):
     def process_item(self, item: Any) -> Any:
         """Record fetch outcomes; pass everything else on."""
         if isinstance(item, FetchEvent):
-            self.store.record_fetch(item)
+            decision = self.store.record_fetch(item)
+            if decision is not None:
+                log_poll(item, decision)
             self.stats.inc_value(f"monitor/{item.kind}s/{'failed' if item.error else 'ok'}")
             if item.kind == "article" and item.error is not None:
-                status = "not_article" if item.error is ErrorClass.NOT_ARTICLE else "failed"
-                self.store.mark_entries(item.url, status)
+                self.store.mark_entries(item.url, _entry_status(item.error))
         return item
+
+
+def _entry_status(error: ErrorClass) -> str:
+    """What an entry becomes when its page failed: "failed" is retried on later polls, the others are not."""
+    if error is ErrorClass.NOT_ARTICLE:
+        return "not_article"
+    return "refused" if error.permanent else "failed"
 
 
 class FeedEntriesPipeline(_StorePipeline):

@@ -33,6 +33,16 @@ MONITOR_SITEMAP_MAX_URLS = 1000
 MONITOR_SITEMAP_MAX_CHILDREN = 50
 MONITOR_SITEMAP_LASTMOD_SLACK = 3600
 
+# -- Polling policy (monitor.scheduling.policy; seconds or durations like "6h"; `poll:` in the sources file
+# overrides interval, bounds and conditional GET per source) ----------------------------------------------------
+MONITOR_POLL_DEFAULT_INTERVAL = "6h"
+MONITOR_POLL_MIN_INTERVAL = "10m"
+MONITOR_POLL_MAX_INTERVAL = "1d"
+MONITOR_POLL_DISABLE_AFTER = 30
+MONITOR_POLL_REVIVE_INTERVAL = "7d"
+MONITOR_POLL_VERIFY_AFTER = "1d"
+MONITOR_POLL_DUE_ONLY = False
+
 # -- Politeness ------------------------------------------------------------------------------------------------
 USER_AGENT = f"monitor/{__version__} (+{MONITOR_CONTACT_URL})"
 ROBOTSTXT_OBEY = True

@@ -4,7 +4,9 @@ request and hand on article pages, record failures).
 
 Settings:
 - ``MONITOR_SOURCES``: path of the sources file (YAML).
-- ``MONITOR_SOURCE_IDS``: optional list of source ids to poll (default: every enabled source).
+- ``MONITOR_SOURCE_IDS``: optional list of source ids to poll (default: every enabled source). Sources with
+  ``poll: {disabled: true}`` are skipped unless named here.
+- ``MONITOR_POLL_*``: the polling policy (see ``monitor.scheduling.policy``), kept per source for the scheduler.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from monitor.config import ListingConfig, SourceConfig, load_sources
@@ -24,6 +27,8 @@ from monitor.failures import classify_failure
 from monitor.feeds import ParsedEntry
 from monitor.items import EntryContext, FeedEntriesItem, FetchEvent, PageItem
 from monitor.netguard import host_port
+from monitor.retry import retry_after_seconds
+from monitor.scheduling.policy import PollPolicy, policy_for, policy_from_settings
 from monitor.urls import UnsupportedURL, canonicalize, url_key
 from storage.models import utcnow
 from storage.store import Store
@@ -49,6 +54,7 @@ class SourcesSpider(scrapy.Spider):
 
     sources: tuple[SourceConfig, ...]
     trusted_hosts: set[str]
+    policies: dict[str, PollPolicy]
     # Poll disabled sources too (`sources check` does, the crawl does not).
     include_disabled = False
 
@@ -58,13 +64,20 @@ class SourcesSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         wanted = set(crawler.settings.getlist("MONITOR_SOURCE_IDS"))
         config = load_sources(crawler.settings.get("MONITOR_SOURCES", "sources.yaml"))
-        spider.sources = tuple(
-            s
-            for s in config.sources
-            if (s.enabled or cls.include_disabled) and (not wanted or s.id in wanted)
-        )
+        spider.sources = tuple(s for s in config.sources if cls.selected(s, wanted))
         spider.trusted_hosts = {host_port(url) for s in spider.sources for _, url in s.fetch_urls()}
+        defaults = policy_from_settings(crawler.settings)
+        spider.policies = {s.id: policy_for(defaults, s.poll) for s in spider.sources}
         return spider
+
+    @classmethod
+    def selected(cls, source: SourceConfig, wanted: set[str]) -> bool:
+        """An enabled source, polled unless its `poll:` disables it (naming it explicitly polls it anyway)."""
+        if not (source.enabled or cls.include_disabled):
+            return False
+        if wanted:
+            return source.id in wanted
+        return cls.include_disabled or not source.poll.disabled
 
     def poll_targets(self) -> Iterator[PollTarget]:
         """Every (source, URL, kind) to poll: the one place to filter what is polled. Feeds of every source
@@ -87,13 +100,21 @@ class ArticleSpider(SourcesSpider):
         """Record the entries read from a polled URL and request the pages not stored yet; `event` last."""
         valid, bad = self._valid_entries(entries, target.source, target.url)
         yield from bad
+        wanted, event.seen_share = self._to_fetch(target.url, valid)
         yield FeedEntriesItem(target.url, valid)
-        wanted = self._to_fetch(target.url, valid)
         event.new_items = len(wanted)
         self.crawler.stats.inc_value(f"monitor/{target.kind}s/parsed")
         yield event
         for entry in wanted:
             yield self.article_request(target, entry)
+        yield from self.unfinished(target, {url_key(e.entry_url) for e in wanted})
+
+    def unfinished(self, target: PollTarget, requested: set[str]) -> Iterator[scrapy.Request]:
+        """Requests for the entries an earlier crawl left unfetched (it stopped, or their pages failed)."""
+        for entry in self.store.unfinished_entries(target.url):
+            if url_key(entry.entry_url) not in requested:
+                self.crawler.stats.inc_value("monitor/entries/resumed")
+                yield self.article_request(target, entry)
 
     def _valid_entries(
         self, entries: list[ParsedEntry], source: SourceConfig, feed_url: str
@@ -120,8 +141,11 @@ class ArticleSpider(SourcesSpider):
             valid.append(_context(source, feed_url, url, guid, entry))
         return valid, bad
 
-    def _to_fetch(self, feed_url: str, entries: list[EntryContext]) -> list[EntryContext]:
-        """Entries whose page is not stored yet, or whose `updated` time changed since we stored them."""
+    def _to_fetch(
+        self, feed_url: str, entries: list[EntryContext]
+    ) -> tuple[list[EntryContext], float | None]:
+        """Entries whose page is not stored yet, or whose `updated` time changed since we stored them; and the
+        share of entries this URL had announced before (the scheduler's signal)."""
         known = self.store.known_keys(e.entry_url for e in entries)
         previous = self.store.entry_updates(feed_url, [e.guid for e in entries])
         wanted = []
@@ -130,7 +154,8 @@ class ArticleSpider(SourcesSpider):
             if url_key(entry.entry_url) not in known or edited:
                 wanted.append(entry)
         self.crawler.stats.inc_value("monitor/entries/known", len(entries) - len(wanted))
-        return wanted
+        seen = sum(1 for e in entries if e.guid in previous) / len(entries) if entries else None
+        return wanted, seen
 
     def article_request(self, target: PollTarget, entry: EntryContext) -> scrapy.Request:
         """Request one article page."""
@@ -183,7 +208,12 @@ class ArticleSpider(SourcesSpider):
         feed_url = request.meta.get("monitor_origin", request.url)
         self.crawler.stats.inc_value(error.stats_key)
         self.logger.warning("%s %s failed [%s]: %s", kind, request.url, error.value, message)
-        yield FetchEvent(target.source.id, feed_url, request.url, kind, status, error, message)
+        event = FetchEvent(target.source.id, feed_url, request.url, kind, status, error, message)
+        if kind == "feed":
+            event.policy = self.policies.get(target.source.id)
+            if isinstance(failure.value, HttpError):
+                event.retry_after = retry_after_seconds(failure.value.response.headers.get(b"Retry-After"))
+        yield event
 
 
 def _context(source: SourceConfig, feed_url: str, url: str, guid: str, entry: ParsedEntry) -> EntryContext:

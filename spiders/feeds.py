@@ -5,6 +5,8 @@ Settings:
 - ``MONITOR_DATABASE_URL``: the database (via the shared store).
 - ``MONITOR_SITEMAP_MAX_URLS``: at most this many URLs of one sitemap document per poll, newest first.
 - ``MONITOR_SITEMAP_MAX_CHILDREN``: at most this many child sitemaps of an index per poll, newest first.
+- ``MONITOR_POLL_DUE_ONLY``: request only the URLs whose next poll time has passed (``monitor crawl --due``);
+  the rest of ``MONITOR_POLL_*`` is the polling policy (``monitor.scheduling.policy``).
 - ``MONITOR_SITEMAP_LASTMOD_SLACK``: seconds before the last successful poll from which a `lastmod` still
   counts as new (sites that publish with a past lastmod, clocks that differ).
 
@@ -31,6 +33,8 @@ from monitor.feeds import ParsedEntry, body_hash, parse_feed
 from monitor.items import FetchEvent
 from monitor.listings import listing_links
 from monitor.pipelines import store_for
+from monitor.scheduling.policy import hint_seconds, use_conditional_get, validators_lied
+from monitor.scheduling.pollog import log_conditional_off
 from monitor.sitemaps import (
     ParsedSitemap,
     SitemapEntry,
@@ -42,6 +46,7 @@ from monitor.sitemaps import (
     unpack,
 )
 from spiders.base import ArticleSpider, PollTarget, header
+from storage.models import utcnow
 from storage.store import FeedState
 
 # Index → child index → urlset: deeper nesting is not in the protocol and not followed.
@@ -58,6 +63,7 @@ class FeedSpider(ArticleSpider):
     max_children: int
     slack: timedelta
     max_size: int
+    due_only: bool = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
@@ -69,22 +75,31 @@ class FeedSpider(ArticleSpider):
         spider.max_children = settings.getint("MONITOR_SITEMAP_MAX_CHILDREN", 50)
         spider.slack = timedelta(seconds=settings.getfloat("MONITOR_SITEMAP_LASTMOD_SLACK", 3600))
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        spider.due_only = settings.getbool("MONITOR_POLL_DUE_ONLY")
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
-        """Mirror the sources into the database, then request every polled URL once."""
+        """Mirror the sources into the database, then request every polled URL (or every due one) once."""
         self.store.sync_sources(self.sources)
-        for target in self.poll_targets():
+        targets = list(self.poll_targets())
+        if self.due_only:
+            due = self.store.due_feed_urls((t.url for t in targets), utcnow())
+            self.crawler.stats.set_value("monitor/feeds/not_due", len(targets) - len(due))
+            targets = [t for t in targets if t.url in due]
+        self.crawler.stats.set_value("monitor/feeds/due", len(targets))
+        for target in targets:
             yield self.feed_request(target)
 
     def feed_request(self, target: PollTarget) -> scrapy.Request:
-        """A conditional GET of one polled URL (feed, sitemap or listing page)."""
+        """A GET of one polled URL (feed, sitemap or listing page), conditional unless the policy or the
+        URL's state says otherwise."""
         state = self.store.feed_state(target.url)
         headers = {}
-        if state and state.etag:
-            headers["If-None-Match"] = state.etag
-        if state and state.last_modified:
-            headers["If-Modified-Since"] = state.last_modified
+        if state and self._conditional(state, target):
+            if state.etag:
+                headers["If-None-Match"] = state.etag
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
         return scrapy.Request(
             target.url,
             headers=headers,
@@ -95,20 +110,32 @@ class FeedSpider(ArticleSpider):
             dont_filter=True,
         )
 
+    def _conditional(self, state: FeedState, target: PollTarget) -> bool:
+        """Send the stored validators on this poll? (see use_conditional_get)."""
+        policy = self.policies[target.source.id]
+        return use_conditional_get(
+            policy.conditional_get, state.conditional_get, state.last_body_at, policy.verify_after, utcnow()
+        )
+
     def parse_feed(
         self, response: Response, target: PollTarget, state: FeedState | None, started: float
     ) -> Iterator[Any]:
-        """Skip an unchanged body; read a changed one by the URL's kind."""
+        """Skip an unchanged body (still fetching entries left over by earlier crawls); read a changed one by
+        the URL's kind."""
         event = _event(response, target, "feed", started)
+        event.policy = self.policies[target.source.id]
         digest = body_hash(response.body)
+        event.etag = header(response, b"ETag")
+        event.last_modified = header(response, b"Last-Modified")
+        if response.status == 200 and state is not None:
+            self._check_validators(target, state, event, digest)
         if response.status == 304 or (state is not None and state.body_hash == digest):
-            event.not_modified = True
+            event.not_modified, event.seen_share = True, 1.0
             event.message = "304 Not Modified" if response.status == 304 else "body unchanged"
             self.crawler.stats.inc_value("monitor/feeds/not_modified")
             yield event
+            yield from self.unfinished(target, set())
             return
-        event.etag = header(response, b"ETag")
-        event.last_modified = header(response, b"Last-Modified")
         event.body_hash = digest
         handlers: dict[str, Handler] = {
             "feed": self._feed_body,
@@ -116,6 +143,17 @@ class FeedSpider(ArticleSpider):
             "listing": self._listing_body,
         }
         yield from handlers[target.kind](response, target, state, event)
+
+    def _check_validators(self, target: PollTarget, state: FeedState, event: FetchEvent, digest: str) -> None:
+        """Flag a server that sent a changed body under the validators we already had."""
+        if not validators_lied(
+            state.etag, state.last_modified, state.body_hash, event.etag, event.last_modified, digest
+        ):
+            return
+        event.validators_lied = True
+        self.crawler.stats.inc_value("monitor/feeds/stale_validators")
+        if state.conditional_get:
+            log_conditional_off(target.source.id, target.url, event.etag, event.last_modified)
 
     def _feed_body(
         self, response: Response, target: PollTarget, state: FeedState | None, event: FetchEvent
@@ -129,6 +167,7 @@ class FeedSpider(ArticleSpider):
         if parsed.bozo:
             event.message = f"bozo feed, {len(parsed.entries)} entries read: {parsed.bozo_message}"
             self.crawler.stats.inc_value("monitor/feeds/bozo")
+        event.hint_seconds = hint_seconds(parsed.ttl_minutes, parsed.update_period, parsed.update_frequency)
         yield from self.follow(target, parsed.entries, event)
 
     def _listing_body(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -84,6 +86,16 @@ class Feed(Base):
     last_error_class: Mapped[str | None] = mapped_column(String(32))
     last_error_message: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+    # Scheduling (monitor.scheduling.policy): the decision of the last poll.
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    poll_reason: Mapped[str | None] = mapped_column(String(16))
+    seen_share: Mapped[float | None] = mapped_column(Float)
+    last_body_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Switched off (with the time) when the server sent a changed body under unchanged validators.
+    conditional_get: Mapped[bool] = mapped_column(default=True, server_default=true())
+    conditional_get_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     source: Mapped[Source] = relationship(back_populates="feeds")
 

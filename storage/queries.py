@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import ArticleRow, ArticleURL, Feed, FeedEntry, FetchLog, Source, StoryCluster
+from monitor.scheduling.policy import PollPolicy, is_stale, rhythm_seconds
+from storage.models import ArticleRow, ArticleURL, Feed, FeedEntry, FetchLog, Source, StoryCluster, utcnow
+
+# How far back `sources status` looks for a feed's rhythm (gaps between its entries).
+RHYTHM_WINDOW = timedelta(days=30)
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,15 +111,37 @@ class FeedHealth:
     last_error_message: str | None
     consecutive_failures: int
     errors_by_class: dict[str, int]
+    items_24h: int = 0
+    items_7d: int = 0
+    last_new_at: datetime | None = None
+    seen_share: float | None = None
+    interval_seconds: int | None = None
+    next_poll_at: datetime | None = None
+    poll_reason: str | None = None
+    disabled_at: datetime | None = None
+    conditional_get: bool = True
+    conditional_get_off_at: datetime | None = None
+    rhythm_seconds: float | None = None
+    stale: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        out = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        out = {k: getattr(self, k) for k in self.__slots__}
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
 
 
-def feed_health(session: Session) -> list[FeedHealth]:
-    """Per-feed health, failing feeds first, with error counts by class from the fetch log."""
+@dataclass(slots=True)
+class _EntryStats:
+    """Per-feed entry counts and times, read once for all feeds."""
+
+    items_24h: int = 0
+    items_7d: int = 0
+    last_new_at: datetime | None = None
+    times: list[datetime] = field(default_factory=list)
+
+
+def _error_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Feed id → error class → count, from the fetch log."""
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     rows = session.execute(
         select(FetchLog.feed_id, FetchLog.error_class, func.count())
@@ -123,23 +149,73 @@ def feed_health(session: Session) -> list[FeedHealth]:
         .group_by(FetchLog.feed_id, FetchLog.error_class)
     )
     for feed_id, error_class, n in rows:
-        counts[feed_id][error_class] = n
+        if feed_id is not None and error_class is not None:
+            counts[feed_id][error_class] = n
+    return counts
+
+
+def _entry_stats(session: Session, now: datetime) -> dict[int, _EntryStats]:
+    """Feed id → entries first seen in the last 24 h / 7 d, newest first-seen time, recent entry times."""
+    found: dict[int, _EntryStats] = defaultdict(_EntryStats)
+    day, week = now - timedelta(days=1), now - timedelta(days=7)
+    counts = session.execute(
+        select(
+            FeedEntry.feed_id,
+            func.sum(case((FeedEntry.first_seen_at >= day, 1), else_=0)),
+            func.sum(case((FeedEntry.first_seen_at >= week, 1), else_=0)),
+            func.max(FeedEntry.first_seen_at),
+        ).group_by(FeedEntry.feed_id)
+    )
+    for feed_id, n_day, n_week, newest in counts:
+        found[feed_id] = _EntryStats(int(n_day or 0), int(n_week or 0), newest)
+    when = func.coalesce(FeedEntry.published_at, FeedEntry.first_seen_at)
+    recent = session.execute(
+        select(FeedEntry.feed_id, when).where(FeedEntry.first_seen_at >= now - RHYTHM_WINDOW)
+    )
+    for feed_id, at in recent:
+        if at is not None:
+            found[feed_id].times.append(at)
+    return found
+
+
+def feed_health(session: Session, now: datetime | None = None) -> list[FeedHealth]:
+    """Per-feed health and schedule, failing feeds first, with error counts by class from the fetch log and a
+    `stale` flag (nothing new for longer than STALE_FACTOR × the feed's usual rhythm)."""
+    now = now or utcnow()
+    counts, entries = _error_counts(session), _entry_stats(session, now)
     feeds = session.scalars(select(Feed).order_by(Feed.consecutive_failures.desc(), Feed.source_id, Feed.url))
-    return [
-        FeedHealth(
-            f.source_id,
-            f.url,
-            f.last_polled_at,
-            f.last_success_at,
-            f.last_not_modified_at,
-            f.last_error_at,
-            f.last_error_class,
-            f.last_error_message,
-            f.consecutive_failures,
-            counts.get(f.id, {}),
-        )
-        for f in feeds
-    ]
+    return [_health(f, counts.get(f.id, {}), entries.get(f.id, _EntryStats()), now) for f in feeds]
+
+
+def _health(f: Feed, errors: dict[str, int], entries: _EntryStats, now: datetime) -> FeedHealth:
+    """One feed's health row."""
+    rhythm = rhythm_seconds(entries.times)
+    interval = f.interval_seconds or PollPolicy().default_interval
+    stale = is_stale(now, entries.last_new_at, rhythm, interval) if f.last_success_at else None
+    return FeedHealth(
+        f.source_id,
+        f.url,
+        f.last_polled_at,
+        f.last_success_at,
+        f.last_not_modified_at,
+        f.last_error_at,
+        f.last_error_class,
+        f.last_error_message,
+        f.consecutive_failures,
+        errors,
+        items_24h=entries.items_24h,
+        items_7d=entries.items_7d,
+        last_new_at=entries.last_new_at,
+        seen_share=f.seen_share,
+        interval_seconds=f.interval_seconds,
+        next_poll_at=f.next_poll_at,
+        poll_reason=f.poll_reason,
+        disabled_at=f.disabled_at,
+        conditional_get=f.conditional_get,
+        conditional_get_off_at=f.conditional_get_off_at,
+        rhythm_seconds=rhythm,
+        stale=stale,
+    )
 
 
 def cluster_members_brief(

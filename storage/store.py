@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor import dedup
 from monitor.items import ArticleItem, EntryContext, FetchEvent, StoredArticle
+from monitor.scheduling.policy import PollDecision, PollPolicy, decide
 from monitor.urls import canonicalize, url_key
 from storage.db import make_engine, make_sessionmaker
+from storage.feed_schedule import apply_poll, poll_outcome, poll_state
 from storage.models import ArticleRow, ArticleURL, Base, Feed, FeedEntry, FetchLog, Source, utcnow
 
 EXTRACTOR_VERSION = "monitor-0.1"
@@ -29,8 +31,21 @@ CONFLICT_RETRIES = 3
 # PostgreSQL SQLSTATEs of a transaction that lost a race and can simply run again: deadlock_detected,
 # serialization_failure (a batch writer and a single writer meeting on the same article and the cluster lock).
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
-# A sitemap entry whose page failed this many times is no longer retried once the sitemap dates it as old.
-MAX_ATTEMPTS = 5
+# Fetch events of these kinds are polls of the feed URL itself (the scheduler decides their next poll).
+POLL_KINDS = frozenset({"feed", "sitemap", "listing"})
+# A failed article page is fetched again on later polls of its feed (or sitemap, even once the sitemap dates
+# it as old) until it has failed this many times.
+ENTRY_ATTEMPTS = 3
+# Feed URLs per IN (...) query when reading the schedule of many feeds.
+URL_CHUNK = 500
+
+
+# An entry whose page is still to fetch: a crawl stopped before fetching it, or it failed fewer than
+# ENTRY_ATTEMPTS times.
+_UNFINISHED = or_(
+    FeedEntry.status == "pending",
+    and_(FeedEntry.status == "failed", FeedEntry.attempts < ENTRY_ATTEMPTS),
+)
 
 
 class SourceLike(Protocol):
@@ -50,12 +65,14 @@ class SourceLike(Protocol):
 
 @dataclass(slots=True, frozen=True)
 class FeedState:
-    """Validators remembered from a feed's last successful fetch."""
+    """Validators remembered from a feed's last successful fetch, and what the next request must do."""
 
     feed_id: int
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    conditional_get: bool = True
+    last_body_at: datetime | None = None
     last_success_at: datetime | None = None
 
 
@@ -122,7 +139,48 @@ class Store:
             feed = session.scalar(select(Feed).where(Feed.url == feed_url))
             if feed is None:
                 return None
-            return FeedState(feed.id, feed.etag, feed.last_modified, feed.body_hash, feed.last_success_at)
+            return FeedState(
+                feed.id,
+                feed.etag,
+                feed.last_modified,
+                feed.body_hash,
+                feed.conditional_get,
+                feed.last_body_at,
+                feed.last_success_at,
+            )
+
+    def unfinished_entries(self, feed_url: str) -> list[EntryContext]:
+        """Entries of a feed whose page is not stored yet: pending (a crawl stopped before fetching them), or
+        failed fewer than ENTRY_ATTEMPTS times. Fetched again on the next poll, even when the feed is a 304."""
+        unfinished = _UNFINISHED
+        stored = exists().where(ArticleURL.key == FeedEntry.key)
+        stmt = (
+            select(Feed.source_id, FeedEntry)
+            .join(Feed, Feed.id == FeedEntry.feed_id)
+            .where(Feed.url == feed_url, unfinished, ~stored)
+            .order_by(FeedEntry.id)
+        )
+        with self.sessions() as session:
+            return [
+                EntryContext(source_id, feed_url, e.url, e.guid, e.title, e.published_at, e.updated_at)
+                for source_id, e in session.execute(stmt)
+            ]
+
+    def poll_schedule(self, feed_urls: Iterable[str]) -> dict[str, datetime | None]:
+        """Next poll time of each feed URL (None: never polled, or not in the database yet)."""
+        urls = list(dict.fromkeys(feed_urls))
+        found: dict[str, datetime | None] = dict.fromkeys(urls)
+        with self.sessions() as session:
+            for start in range(0, len(urls), URL_CHUNK):
+                chunk = urls[start : start + URL_CHUNK]
+                found.update(
+                    session.execute(select(Feed.url, Feed.next_poll_at).where(Feed.url.in_(chunk))).all()
+                )
+        return found
+
+    def due_feed_urls(self, feed_urls: Iterable[str], now: datetime) -> set[str]:
+        """The feed URLs whose next poll time has passed or that were never polled."""
+        return {url for url, at in self.poll_schedule(feed_urls).items() if at is None or at <= now}
 
     # -- entries ---------------------------------------------------------------------------------------------
 
@@ -139,19 +197,10 @@ class Store:
             return stored | set(skipped)
 
     def unfinished_guids(self, feed_url: str) -> set[str]:
-        """GUIDs this feed announced whose page is not stored yet (pending or failed, under MAX_ATTEMPTS)."""
+        """GUIDs this feed announced whose page is not stored yet (pending, or failed under ENTRY_ATTEMPTS)."""
         with self.sessions() as session:
-            return set(
-                session.scalars(
-                    select(FeedEntry.guid)
-                    .join(Feed, Feed.id == FeedEntry.feed_id)
-                    .where(
-                        Feed.url == feed_url,
-                        FeedEntry.status.in_(("pending", "failed")),
-                        FeedEntry.attempts < MAX_ATTEMPTS,
-                    )
-                )
-            )
+            stmt = select(FeedEntry.guid).join(Feed, Feed.id == FeedEntry.feed_id)
+            return set(session.scalars(stmt.where(Feed.url == feed_url, _UNFINISHED)))
 
     def mark_entries(self, url: str, status: str) -> None:
         """Record what became of the page behind every entry pointing at `url` (counts attempts)."""
@@ -218,14 +267,14 @@ class Store:
 
     # -- fetch log -------------------------------------------------------------------------------------------
 
-    def record_fetch(self, event: FetchEvent) -> None:
-        """Append to the fetch log and update the feed's health and validators."""
+    def record_fetch(self, event: FetchEvent) -> PollDecision | None:
+        """Append to the fetch log; for a poll, update the feed's health, validators and schedule."""
         with self.transaction() as session:
-            feed_id = session.scalar(select(Feed.id).where(Feed.url == event.feed_url))
+            feed = session.scalar(select(Feed).where(Feed.url == event.feed_url).with_for_update())
             session.add(
                 FetchLog(
                     source_id=event.source_id,
-                    feed_id=feed_id,
+                    feed_id=feed.id if feed else None,
                     url=event.url,
                     kind=event.kind,
                     status=event.status,
@@ -235,8 +284,11 @@ class Store:
                     duration_ms=event.duration_ms,
                 )
             )
-            if event.kind == "feed" and feed_id is not None:
-                session.execute(update(Feed).where(Feed.id == feed_id).values(**_feed_health(event)))
+            if event.kind not in POLL_KINDS or feed is None:
+                return None
+            decision = decide(poll_state(feed), poll_outcome(event), event.policy or PollPolicy())
+            apply_poll(feed, event, decision, utcnow())
+            return decision
 
     # -- articles --------------------------------------------------------------------------------------------
 
@@ -317,25 +369,6 @@ def _lost_race(exc: DBAPIError) -> bool:
     if isinstance(exc, IntegrityError):
         return True
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
-def _feed_health(event: FetchEvent) -> dict[str, Any]:
-    """Feed columns to update after a poll."""
-    now = utcnow()
-    if event.error is not None:
-        return {
-            "last_polled_at": now,
-            "last_error_at": now,
-            "last_error_class": event.error.value,
-            "last_error_message": event.message,
-            "consecutive_failures": Feed.consecutive_failures + 1,
-        }
-    values: dict[str, Any] = {"last_polled_at": now, "last_success_at": now, "consecutive_failures": 0}
-    if event.not_modified:
-        values["last_not_modified_at"] = now
-    else:
-        values |= {"etag": event.etag, "last_modified": event.last_modified, "body_hash": event.body_hash}
-    return values
 
 
 def _aliases(item: ArticleItem) -> dict[str, str]:

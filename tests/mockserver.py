@@ -1,7 +1,9 @@
 """A test server that serves the sample outlets plus misbehaving feed routes under `/trap/`.
 
 Every trap is a feed URL a crawl test configures as a source's feed (`MockServer.trap_feeds`), with the pages
-it links to on the same host and port. In the spirit of Scrapy's own `tests/mockserver/`: delay, drop,
+it links to on the same host and port. Two more feeds are left out of `trap_feeds` (the scheduling tests use
+them alone): `/trap/stale-etag.xml`, whose ETag never changes although its content does (`stale_version`), and
+`/trap/slow.xml`, whose article pages (`/trap/slow/<slug>.html`) each take `slow_seconds`. In the spirit of Scrapy's own `tests/mockserver/`: delay, drop,
 truncate, redirect forever, lie about encodings, rate-limit.
 """
 
@@ -234,6 +236,12 @@ class MockServer(OutletServer):
 
     hang_seconds: float = 30.0
     huge_bytes: int = 3 * 1024 * 1024
+    stale_version: int = 1
+    slow_seconds: float = 1.0
+    # The slow feed's articles: every trap article whose page is plain UTF-8.
+    SLOW_SLUGS = tuple(slug for slug in ARTICLES if slug not in PAGE_ENCODINGS)
+    STALE_ETAG = '"stale-v1"'
+    STALE_LAST_MODIFIED = "Mon, 18 Nov 2024 09:00:00 GMT"
     TRAPS = (
         "malformed", "truncated", "html", "cp1256", "latin1", "gzip", "404", "500", "hang", "redirect-loop",
         "huge", "429", "nolink", "dupguid", "filelink", "private", "notarticle",
@@ -261,7 +269,11 @@ class MockServer(OutletServer):
         name = path.removeprefix("/trap/")
         if name.startswith("articles/") or name.startswith("pages/"):
             return self._page(name)
+        if name.startswith("slow/"):
+            return self._slow_page(name.removeprefix("slow/").removesuffix(".html"))
         stem = name.removesuffix(".xml")
+        if name.endswith(".xml") and stem in ("stale-etag", "slow"):
+            return getattr(self, "trap_" + stem.replace("-", "_"))(headers)
         if not name.endswith(".xml") or stem not in (*self.TRAPS, "redirect-loop-b"):
             return self.not_found()
         route: Callable[[], Reply] = getattr(self, "trap_" + stem.replace("-", "_"))
@@ -395,6 +407,31 @@ class MockServer(OutletServer):
         items = [(f"Internal {n}", url, None) for n, url in enumerate(bad)]
         items.append((ARTICLES["private-good"].title, self.trap_article_url("private-good"), None))
         return _ok(rss(items).encode(), RSS_TYPE)
+
+    def trap_stale_etag(self, headers: Mapping[str, str]) -> Reply:
+        """The same ETag and Last-Modified whatever the content, and a 304 whenever the client sends them."""
+        validators = {"ETag": self.STALE_ETAG, "Last-Modified": self.STALE_LAST_MODIFIED}
+        if headers.get("if-none-match") == self.STALE_ETAG:
+            return Reply(304, b"", validators)
+        slugs = ["malformed-1", "malformed-2"][: self.stale_version]
+        return Reply(200, self._feed(slugs).encode(), {"Content-Type": RSS_TYPE, **validators})
+
+    def trap_slow(self, headers: Mapping[str, str]) -> Reply:
+        """A feed of SLOW_SLUGS (served at once, with real validators) whose pages are slow."""
+        items = [(escape(ARTICLES[s].title), self.slow_url(s), None) for s in self.SLOW_SLUGS]
+        return self._conditional(rss(items).encode(), RSS_TYPE, 1_700_000_000, headers)
+
+    def slow_url(self, slug: str) -> str:
+        """Absolute URL of a slow article page."""
+        return f"{self.base_url}/trap/slow/{slug}.html"
+
+    def _slow_page(self, slug: str) -> Reply:
+        """A trap article after `slow_seconds` (cut short by stop())."""
+        if slug not in self.SLOW_SLUGS:
+            return self.not_found()
+        if self._stopping.wait(self.slow_seconds):
+            return Reply(503, b"shutting down", {"Content-Type": "text/plain"})
+        return _ok(render_article(ARTICLES[slug]).encode(), HTML_TYPE)
 
     def trap_notarticle(self) -> Reply:
         """Links to a bot challenge, a login wall and an empty page."""

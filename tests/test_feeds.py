@@ -68,3 +68,14 @@ def test_undeclared_windows_1256_feed() -> None:
     body = f'<rss version="2.0"><channel><title>ش</title><item><title>{title}</title><link>https://x/1</link></item></channel></rss>'
     feed = parse_feed(body.encode("cp1256"), "https://x/feed", "text/xml")
     assert feed.entries and feed.entries[0].link == "https://x/1"
+
+
+def test_syndication_update_period_and_frequency() -> None:
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+        b"<channel><title>T</title><sy:updatePeriod> Hourly </sy:updatePeriod>"
+        b"<sy:updateFrequency>2</sy:updateFrequency></channel></rss>"
+    )
+    feed = parse_feed(body, "https://example.org/feed")
+    assert (feed.update_period, feed.update_frequency, feed.ttl_minutes) == ("hourly", 2, None)
+    assert parse_feed(RSS, "https://example.org/feed").update_period is None

@@ -114,10 +114,14 @@ def _print_check(results: list[Any], as_json: bool) -> None:
 
 @sources.command("status")
 @db_option
+@click.option("--stale", "only_stale", is_flag=True, help="Only stale, disabled or failing feeds.")
 @json_option
-def status(db_url: str | None, as_json: bool) -> None:
-    """Feed health from the database: last success, last 304, last error and its class, failures in a row,
-    errors by class. Failing feeds first.
+def status(db_url: str | None, only_stale: bool, as_json: bool) -> None:
+    """Feed health and schedule from the database, failing feeds first: last success, last 304, last error and
+    its class, failures in a row, entries first seen in the last 24 h / 7 d, share of already-seen entries in
+    the last poll, current interval, next poll, and flags: `stale` (nothing new for 3× the feed's usual rhythm),
+    `disabled` (too many failures; re-tried weekly), `no-cond` (conditional GET switched off: the server sent
+    a changed feed under an unchanged ETag/Last-Modified).
 
     Example: monitor sources status --db sqlite:///monitor.db --json
     """
@@ -126,15 +130,27 @@ def status(db_url: str | None, as_json: bool) -> None:
     store = open_store(db_url)
     with store.sessions() as session:
         rows = feed_health(session)
+    if only_stale:
+        rows = [r for r in rows if r.stale or r.disabled_at or r.consecutive_failures]
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    table = Table(title="feed health")
-    for column in ("source", "feed", "last success", "last 304", "last error", "failures", "errors by class"):
+    console.print(_status_table(rows))
+
+
+STATUS_COLUMNS = (
+    "source", "feed", "last success", "last 304", "last error", "fails", "new 24h/7d", "seen", "interval",
+    "next poll", "flags",
+)  # fmt: skip
+
+
+def _status_table(rows: list[Any]) -> Table:
+    """The `sources status` table."""
+    table = Table(title=f"feed health ({len(rows)} feeds, times UTC)")
+    for column in STATUS_COLUMNS:
         table.add_column(column)
     for r in rows:
         error = f"{r.last_error_class}: {r.last_error_message}" if r.last_error_class else "-"
-        by_class = ", ".join(f"{k} {v}" for k, v in sorted(r.errors_by_class.items())) or "-"
         table.add_row(
             r.source_id,
             r.feed_url,
@@ -142,9 +158,32 @@ def status(db_url: str | None, as_json: bool) -> None:
             _when(r.last_not_modified_at),
             error,
             str(r.consecutive_failures),
-            by_class,
+            f"{r.items_24h}/{r.items_7d}",
+            "-" if r.seen_share is None else f"{r.seen_share:.0%}",
+            _duration(r.interval_seconds),
+            _when(r.next_poll_at),
+            " ".join(_flags(r)) or "-",
         )
-    console.print(table)
+    return table
+
+
+def _flags(r: Any) -> list[str]:
+    """Short words for what needs a look."""
+    flags = ["stale"] if r.stale else []
+    if r.disabled_at:
+        flags.append("disabled")
+    if not r.conditional_get:
+        flags.append("no-cond")
+    return flags
+
+
+def _duration(seconds: int | None) -> str:
+    """A compact duration ('6h', '1h30m') or '-'."""
+    from datetime import timedelta
+
+    from monitor.config import format_duration
+
+    return format_duration(timedelta(seconds=seconds)) if seconds else "-"
 
 
 def _when(value: Any) -> str:
