@@ -6,6 +6,7 @@ re-run or a race between two crawler processes never doubles a row.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,24 +77,34 @@ class FeedState:
     last_success_at: datetime | None = None
 
 
+logger = logging.getLogger("monitor.db")
+
+
 class Store:
     """The crawl pipeline's database gateway, bound to one engine."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
+        self.schema_message: str | None = None
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> Store:
-        """Open (and by default create the schema of) the database at `url`."""
+        """Open the database at `url`; by default create or upgrade its schema to the newest migration first
+        (what was done, if anything, is logged and kept in `schema_message`)."""
         store = cls(make_engine(url))
         if create:
-            store.create_schema()
+            store.schema_message = store.create_schema()
+            if store.schema_message:
+                logger.warning("%s", store.schema_message)
         return store
 
-    def create_schema(self) -> None:
-        """Create missing tables (migrations take over for upgrades)."""
-        Base.metadata.create_all(self.engine)
+    def create_schema(self) -> str | None:
+        """Bring the schema to the newest Alembic revision (an empty database is created by the migrations,
+        never by `create_all`); a one-line message when something was done, else None."""
+        from storage import migrate
+
+        return migrate.ensure_schema(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 import storage.dedup_models  # noqa: F401  (registers the dedup tables)
 from monitor import dedup
 from monitor.dedup.fingerprint import shingle_hashes
-from storage.db import make_engine, make_sessionmaker
+from storage.db import make_sessionmaker
 from storage.dedup_models import DedupBand, DedupSignature
-from storage.models import ArticleRevision, ArticleRow, Base, Source, StoryCluster
+from storage.models import ArticleRevision, ArticleRow, Source, StoryCluster
 
 T0 = datetime(2024, 11, 17, 8, 0, tzinfo=UTC)
 
@@ -87,8 +87,10 @@ ARABIC_VARIANTS = {
 @pytest.fixture
 def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     """A fresh SQLite file database with the whole schema and two sources."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'dedup.sqlite'}")
-    Base.metadata.create_all(engine)
+    from storage.store import Store
+
+    # The schema as the crawler makes it (migrations), so the CLI can open the same file.
+    engine = Store.from_url(f"sqlite:///{tmp_path / 'dedup.sqlite'}").engine
     maker = make_sessionmaker(engine)
     with maker.begin() as session:
         session.add_all([Source(id="a", name="A", language="en"), Source(id="b", name="B", language="ar")])

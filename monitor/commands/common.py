@@ -65,10 +65,14 @@ def parse_since(value: str | None) -> datetime | None:
 
 
 def open_store(db_url: str | None) -> Any:
-    """The Store for a URL (schema created on first use)."""
+    """The Store for a URL (schema created or upgraded on first use; a schema problem is a clear error)."""
+    from storage.migrate import SchemaError
     from storage.store import Store
 
-    return Store.from_url(resolve_db(db_url))
+    try:
+        return Store.from_url(resolve_db(db_url))
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def print_json(data: Any) -> None:
