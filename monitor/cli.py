@@ -11,6 +11,7 @@ from monitor.commands.db import db, init
 from monitor.commands.items import export, extract, items
 from monitor.commands.serve import serve
 from monitor.commands.sources import sources
+from monitor.commands.worker import worker
 from monitor.commands.workflow import captures, import_translations, mark, reextract_cmd
 
 
@@ -41,6 +42,7 @@ for command in (
     alerts,
     serve,
     db,
+    worker,
 ):
     cli.add_command(command)
 

@@ -13,6 +13,7 @@ import yaml
 from rich.table import Table
 
 from monitor.commands.common import console, db_option, resolve_db
+from monitor.commands.worker import distributed_crawl, redis_option
 from monitor.config import ConfigError, load_app_config, load_sources
 from monitor.crawl import CrawlSummary, run_crawl
 from monitor.lock import LockBusy
@@ -56,6 +57,13 @@ def _crawl(db_url: str, sources_path: str, overrides: dict[str, Any], **kwargs: 
     "-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting."
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "--distributed", is_flag=True, help="Queue the feeds in Redis for `monitor worker`s and return."
+)
+@redis_option
+@click.option(
+    "--work", "also_work", is_flag=True, help="With --distributed: also work until the job is done."
+)
 def crawl(
     sources_path: str | None,
     db_url: str | None,
@@ -64,11 +72,16 @@ def crawl(
     progress: bool | None,
     settings: tuple[str, ...],
     verbose: int,
+    distributed: bool,
+    redis_url: str | None,
+    also_work: bool,
 ) -> None:
     """Poll every feed once and store new articles. Safe from cron: a second run over unchanged feeds stores
     nothing, and an overlapping run stops at once with a clear message.
 
     Example: monitor crawl --sources sources.yaml --db sqlite:///monitor.db
+
+    Distributed: monitor crawl --distributed --redis redis://queue:6379/0 --sources sources.yaml
     """
     path = sources_path or load_app_config().sources_path
     overrides = {
@@ -76,6 +89,10 @@ def crawl(
         "LOG_LEVEL": _log_level(verbose),
         "MONITOR_PROGRESS": sys.stderr.isatty() if progress is None else progress,
     }
+    if distributed:
+        overrides["MONITOR_PROGRESS"] = False
+        distributed_crawl(str(path), resolve_db(db_url), redis_url, source_ids, also_work, overrides)
+        return
     summary = _crawl(resolve_db(db_url), path, overrides, source_ids=list(source_ids), watches=watches)
     click.echo(summary.line())
     if not summary.ok:

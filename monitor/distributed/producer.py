@@ -1,0 +1,58 @@
+"""The producer: feed jobs into the shared Redis queue, for workers to poll.
+
+`monitor crawl --distributed` enqueues every feed of the sources file; the scheduler (`monitor run`) calls
+`enqueue_feeds` with the feeds that are due. A feed already waiting in the queue is not queued twice (jobs are
+identical members of one sorted set), so an overdue cycle cannot pile up duplicate polls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from scrapy_redis import picklecompat
+
+from monitor.config import SourceConfig
+from monitor.distributed import DEFAULT_PREFIX, queue_key
+from monitor.distributed.redisconn import connect, with_retry
+from spiders.feeds_redis import feed_job
+
+# Queue score of a feed job: after article requests (score -priority = 0), so announced articles are fetched
+# before more feeds are polled (backpressure when workers fall behind).
+FEED_JOB_SCORE = 1.0
+
+
+def feed_jobs(
+    sources: Iterable[SourceConfig], feed_urls: Iterable[str] | None = None
+) -> list[tuple[str, str]]:
+    """(source id, feed URL) for the given URLs (None: every feed of every enabled source); ValueError if a URL
+    belongs to no enabled source."""
+    owner = {str(url): source.id for source in sources if source.enabled for url in source.feeds}
+    if feed_urls is None:
+        return [(source_id, url) for url, source_id in owner.items()]
+    wanted = list(dict.fromkeys(feed_urls))
+    unknown = [url for url in wanted if url not in owner]
+    if unknown:
+        raise ValueError(f"not a feed of any enabled source: {', '.join(unknown)}")
+    return [(owner[url], url) for url in wanted]
+
+
+def enqueue_feeds(
+    redis_url: str,
+    sources: Iterable[SourceConfig],
+    feed_urls: Iterable[str] | None = None,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+) -> int:
+    """Queue one feed job per feed URL (None: every feed of every enabled source); returns how many.
+
+    Retries while Redis is unreachable (about a minute), then raises redis.ConnectionError."""
+    jobs = feed_jobs(sources, feed_urls)
+    if not jobs:
+        return 0
+    payloads = {picklecompat.dumps(feed_job(source_id, url)): FEED_JOB_SCORE for source_id, url in jobs}
+    client = connect(redis_url)
+    try:
+        with_retry(lambda: client.zadd(queue_key(prefix), payloads))
+    finally:
+        client.close()
+    return len(jobs)
