@@ -231,3 +231,13 @@ def test_enqueue_feeds_never_queues_a_waiting_feed_twice(tmp_path: Path, redis_u
     finally:
         client.delete(queue_key(prefix))
         client.close()
+
+
+def test_priorities_stay_strict_and_one_outlet_does_not_pop_as_a_block(scheduler: LeasedScheduler) -> None:
+    for n in range(100):
+        for host in ("127.0.0.2", "127.0.0.3"):
+            scheduler.enqueue_request(scrapy.Request(f"http://{host}/story-{n:03d}"))
+    scheduler.enqueue_request(scrapy.Request("http://127.0.0.4/urgent", priority=5))
+    popped = [scheduler.next_request() for _ in range(21)]
+    assert popped[0] is not None and popped[0].url.endswith("/urgent")
+    assert {r.url.split("/")[2] for r in popped[1:] if r is not None} == {"127.0.0.2", "127.0.0.3"}

@@ -7,12 +7,14 @@ identical members of one sorted set), so an overdue cycle cannot pile up duplica
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 from scrapy_redis import picklecompat
 
 from monitor.config import SourceConfig
 from monitor.distributed import DEFAULT_PREFIX, queue_key
+from monitor.distributed.queue import TIE_SPREAD
 from monitor.distributed.redisconn import connect, with_retry
 from spiders.feeds_redis import feed_job
 
@@ -49,7 +51,10 @@ def enqueue_feeds(
     jobs = feed_jobs(sources, feed_urls)
     if not jobs:
         return 0
-    payloads = {picklecompat.dumps(feed_job(source_id, url)): FEED_JOB_SCORE for source_id, url in jobs}
+    payloads = {
+        picklecompat.dumps(feed_job(source_id, url)): FEED_JOB_SCORE + random.random() * TIE_SPREAD
+        for source_id, url in jobs
+    }
     client = connect(redis_url)
     try:
         with_retry(lambda: client.zadd(queue_key(prefix), payloads))

@@ -8,6 +8,7 @@ spider sends a source by id, not the whole SourceConfig). The lease token a work
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from scrapy import Request
@@ -17,6 +18,10 @@ from scrapy_redis.queue import PriorityQueue
 from monitor.distributed.lease import LeaseStore
 
 LEASE_META = "monitor_lease"
+# Equal scores pop in payload (that is, URL) order, which hands one outlet's whole burst of article requests to
+# one worker, where they wait for its per-host slot. A random fraction below 1 interleaves outlets and keeps
+# integer priorities strict.
+TIE_SPREAD = 0.5
 
 
 class LeasedQueue(PriorityQueue):
@@ -40,8 +45,8 @@ class LeasedQueue(PriorityQueue):
         return unpack(obj) if unpack else request_from_dict(obj, spider=self.spider)
 
     def push(self, request: Request) -> None:
-        """Queue a request (higher priority pops first, as in scrapy-redis)."""
-        self.leases.push(self._encode_request(request), -request.priority)
+        """Queue a request: higher priority pops first (as in scrapy-redis), random order within a priority."""
+        self.leases.push(self._encode_request(request), -request.priority + random.random() * TIE_SPREAD)
 
     def take(self, token: str, seconds: float) -> bytes | None:
         """Pop the next payload under a lease (`LeaseStore.pop`)."""

@@ -17,9 +17,15 @@ import redis
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# What a restarting or unreachable Redis raises (redis-py 5+: TimeoutError is not a ConnectionError subclass;
-# BusyLoadingError, while an AOF is replayed, is one).
-REDIS_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+# What a restarting, unreachable or full Redis raises: wait and retry, never drop (redis-py: TimeoutError is not
+# a ConnectionError; BusyLoadingError, while an AOF is replayed, is one; OutOfMemoryError is a refused write
+# under `maxmemory-policy noeviction`, ReadOnlyError a replica not yet promoted).
+REDIS_ERRORS: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+)
 # Client parameters for workers (scrapy-redis' REDIS_PARAMS setting takes the same names).
 REDIS_PARAMS = {"socket_timeout": 5, "socket_connect_timeout": 3, "health_check_interval": 15}
 
