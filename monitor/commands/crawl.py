@@ -91,7 +91,7 @@ def crawl(
     }
     if distributed:
         overrides["MONITOR_PROGRESS"] = False
-        distributed_crawl(str(path), resolve_db(db_url), redis_url, source_ids, also_work, overrides)
+        distributed_crawl(str(path), resolve_db(db_url), redis_url, source_ids, also_work, overrides, watches)
         return
     summary = _crawl(resolve_db(db_url), path, overrides, source_ids=list(source_ids), watches=watches)
     click.echo(summary.line())

@@ -114,6 +114,7 @@ def distributed_crawl(
     source_ids: tuple[str, ...],
     also_work: bool,
     overrides: dict[str, Any],
+    watches: str | None = None,
 ) -> None:
     """`monitor crawl --distributed`: queue the feeds; with --work, also work until the whole job is done."""
     url, prefix = resolve_redis(redis_url)
@@ -127,5 +128,6 @@ def distributed_crawl(
             prefix,
             idle_exit=10.0,
             source_ids=list(source_ids),
+            watches=watches,
             overrides=overrides,
         )

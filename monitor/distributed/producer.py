@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from scrapy_redis import picklecompat
 
-from monitor.config import SourceConfig
-from monitor.distributed import DEFAULT_PREFIX, queue_key
+from monitor.config import SourceConfig, load_app_config
+from monitor.distributed import queue_key
 from monitor.distributed.queue import TIE_SPREAD
 from monitor.distributed.redisconn import connect, with_retry
 from spiders.feeds_redis import feed_job
@@ -43,11 +43,13 @@ def enqueue_feeds(
     sources: Iterable[SourceConfig],
     feed_urls: Iterable[str] | None = None,
     *,
-    prefix: str = DEFAULT_PREFIX,
+    prefix: str | None = None,
 ) -> int:
     """Queue one feed job per feed URL (None: every feed of every enabled source); returns how many.
 
-    Retries while Redis is unreachable (about a minute), then raises redis.ConnectionError."""
+    `prefix` defaults to $MONITOR_REDIS_PREFIX (else "monitor"), as for `monitor worker`. Retries while Redis is
+    unreachable (about a minute), then raises redis.ConnectionError; ValueError for a URL of no enabled source."""
+    prefix = prefix or load_app_config().redis_prefix
     jobs = feed_jobs(sources, feed_urls)
     if not jobs:
         return 0

@@ -8,6 +8,9 @@ Settings (besides scrapy-redis' own: REDIS_URL, SCHEDULER_QUEUE_KEY, SCHEDULER_D
   acknowledged; its lease is shortened to this many seconds, after which the reaper puts it back.
 - ``MONITOR_IDLE_EXIT`` (0 = never): close once the queue and every worker's leases have been empty this long.
 
+Stats: ``monitor/distributed/{acked,retry_later,reaped,lost_leases,db_failures,bad_payload}`` and
+``monitor/redis/{errors,buffered}``.
+
 "Finished" means the engine is done with the request: downloaded, its callback run, every item it produced
 through the pipelines, and every request it produced pushed to Redis. While Redis is unreachable, requests to
 push wait in memory and nothing is acknowledged, so a worker killed then loses nothing either: its unacknowledged
