@@ -12,6 +12,7 @@ from monitor.commands.items import export, extract, items
 from monitor.commands.run import run
 from monitor.commands.serve import serve
 from monitor.commands.sources import sources
+from monitor.commands.worker import worker
 from monitor.commands.workflow import captures, import_translations, mark, reextract_cmd
 
 
@@ -43,6 +44,7 @@ for command in (
     alerts,
     serve,
     db,
+    worker,
 ):
     cli.add_command(command)
 

@@ -593,6 +593,24 @@ def _smtp_url(value: str) -> SecretURL:
     return SecretURL(value)
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]+$")  # no spaces, and no '%' (scrapy-redis %-formats its keys)
+
+
+def _redis_url(value: str) -> str:
+    if urlsplit(value).scheme not in REDIS_SCHEMES:
+        raise ValueError(
+            f"expected redis://host:port/db, rediss://... or unix:///path, got {mask_password(value)!r}"
+        )
+    return value
+
+
+def _redis_prefix(value: str) -> str:
+    if not REDIS_PREFIX.match(value):
+        raise ValueError(f"expected letters, digits and _ . : - only, got {value!r}")
+    return value
+
+
 def _log_level(value: str) -> str:
     if value.upper() not in LOG_LEVELS:
         raise ValueError(f"unknown log level {value!r} (one of {', '.join(LOG_LEVELS)})")
@@ -617,6 +635,8 @@ class AppConfig:
     watches_path: Path | None = None
     webhook_secret: SecretStr | None = None
     outlets_path: Path | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "monitor"
 
 
 @dataclass(frozen=True)
@@ -638,6 +658,12 @@ ENV_SETTINGS: dict[str, EnvSetting] = {
     "MONITOR_WATCHES": EnvSetting("watches_path", Path, "watches file; unset switches alerting off"),
     "MONITOR_WEBHOOK_SECRET": EnvSetting("webhook_secret", SecretStr, "HMAC key signing alert webhooks"),
     "MONITOR_OUTLETS_FILE": EnvSetting("outlets_path", Path, "extra outlets and wire agencies (YAML)"),
+    "MONITOR_REDIS_URL": EnvSetting(
+        "redis_url", _redis_url, "Redis of distributed crawling (monitor worker)"
+    ),
+    "MONITOR_REDIS_PREFIX": EnvSetting(
+        "redis_prefix", _redis_prefix, "prefix of every Redis key (default monitor)"
+    ),
     "MONITOR_CAPTURE_RETENTION": EnvSetting(
         None, parse_duration, "prune raw captures older than this, e.g. 90d"
     ),

@@ -6,6 +6,7 @@ The Twisted reactor cannot be restarted, so a process runs one crawl (`monitor r
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,8 +94,11 @@ def run_crawl(
     watches: str | None = None,
     overrides: dict[str, Any] | None = None,
     spider: str = "feeds",
+    lock: bool = True,
 ) -> CrawlSummary:
-    """Crawl every (selected) source once under the database's crawl lock; raises LockBusy if one runs."""
+    """Crawl every (selected) source once under the database's crawl lock; raises LockBusy if one runs.
+
+    `lock=False` is for distributed workers, many of which share one database by design."""
     from monitor.config import load_sources
 
     config = load_sources(sources_path)
@@ -108,7 +112,7 @@ def run_crawl(
             **(overrides or {}),
         }
     )
-    with database_lock(database_url, "crawl"):
+    with database_lock(database_url, "crawl") if lock else nullcontext():
         process = CrawlerProcess(settings, install_root_handler=True)
         crawler = process.create_crawler(spider)
         process.crawl(crawler)

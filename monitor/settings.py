@@ -90,6 +90,14 @@ EXTENSIONS = {
 }
 MONITOR_PROGRESS = False
 
+# -- Distributed mode (`monitor worker`): monitor.distributed.worker_settings() swaps in scrapy-redis' scheduler
+# with leases, the leased queue and the bounded seen-set, and sets REDIS_URL; these are its knobs.
+MONITOR_LEASE_SECONDS = 60  # a popped request not renewed for this long goes back to the queue
+MONITOR_RETRY_LATER = 30  # a request that failed on a lost database connection is retried after this
+MONITOR_IDLE_EXIT = 0  # stop after the whole queue has been empty this long (0: never)
+MONITOR_SEEN_WINDOW = 6 * 3600  # how long a queued URL counts as seen
+MONITOR_SEEN_BUCKET = 3600  # seen-set bucket width (each bucket key expires on its own)
+
 LOG_LEVEL = os.environ.get("MONITOR_LOG_LEVEL", "INFO")
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -14,6 +14,7 @@ import yaml
 from rich.table import Table
 
 from monitor.commands.common import console, db_option, resolve_db
+from monitor.commands.worker import distributed_crawl, redis_option
 from monitor.config import ConfigError, load_app_config, load_sources
 from monitor.crawl import CrawlSummary, run_crawl
 from monitor.lock import LockBusy
@@ -65,6 +66,13 @@ def _crawl(db_url: str, sources_path: str, overrides: dict[str, Any], **kwargs: 
     help="Write the crawl's summary and monitor/* stats to this JSON file.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "--distributed", is_flag=True, help="Queue the feeds in Redis for `monitor worker`s and return."
+)
+@redis_option
+@click.option(
+    "--work", "also_work", is_flag=True, help="With --distributed: also work until the job is done."
+)
 def crawl(
     sources_path: str | None,
     db_url: str | None,
@@ -75,11 +83,16 @@ def crawl(
     due: bool,
     stats_json: str | None,
     verbose: int,
+    distributed: bool,
+    redis_url: str | None,
+    also_work: bool,
 ) -> None:
     """Poll every feed once (or, with --due, every feed that is due) and store new articles. Safe from cron: a
     second run over unchanged feeds stores nothing, and an overlapping run stops at once with a clear message.
 
     Example: monitor crawl --due --sources sources.yaml --db sqlite:///monitor.db
+
+    Distributed: monitor crawl --distributed --redis redis://queue:6379/0 --sources sources.yaml
     """
     path = sources_path or load_app_config().sources_path
     overrides = {
@@ -88,6 +101,10 @@ def crawl(
         "MONITOR_POLL_DUE_ONLY": due,
         **_parse_settings(settings),
     }
+    if distributed:
+        overrides["MONITOR_PROGRESS"] = False
+        distributed_crawl(str(path), resolve_db(db_url), redis_url, source_ids, also_work, overrides, watches)
+        return
     summary = _crawl(resolve_db(db_url), path, overrides, source_ids=list(source_ids), watches=watches)
     click.echo(summary.line())
     if stats_json:

@@ -7,6 +7,7 @@ import logging
 import click
 
 from monitor.commands.common import db_option, resolve_db
+from monitor.commands.worker import redis_option, resolve_redis
 from monitor.config import ConfigError, load_app_config, load_sources
 from monitor.lock import LockBusy
 
@@ -39,6 +40,10 @@ from monitor.lock import LockBusy
     "-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for crawls."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings (no per-poll lines).")
+@click.option(
+    "--distributed", is_flag=True, help="Queue due URLs in Redis for `monitor worker`s instead of crawling."
+)
+@redis_option
 def run(
     sources_path: str | None,
     db_url: str | None,
@@ -48,12 +53,16 @@ def run(
     check_every: float,
     settings: tuple[str, ...],
     quiet: bool,
+    distributed: bool,
+    redis_url: str | None,
 ) -> None:
     """Poll each feed when it is due, for as long as it runs: one `monitor crawl --due` per cycle in a child
     process, sleeping until the next feed is due. SIGTERM or Ctrl-C stops it cleanly (in-flight articles are
     finished; the rest are fetched next time). Only one scheduler runs per database.
 
     Example: monitor run --sources sources.yaml --db sqlite:///monitor.db --metrics-port 9410
+
+    Distributed: monitor run --distributed --redis redis://queue:6379/0 --db postgresql://db/monitor
     """
     from monitor.scheduling.metrics import RunMetrics
     from monitor.scheduling.runner import RunOptions, Scheduler
@@ -69,6 +78,8 @@ def run(
     options = RunOptions(
         resolve_db(db_url), str(path), watches, settings, once, check_every, 0 if quiet else 1
     )
+    if distributed:
+        options.redis_url, options.redis_prefix = resolve_redis(redis_url)
     metrics = RunMetrics()
     server = metrics.serve(metrics_port) if metrics_port else None
     try:

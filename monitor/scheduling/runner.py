@@ -8,6 +8,10 @@ signal to a running child, whose Scrapy shutdown finishes the in-flight requests
 fetched by the next run), waits for it and exits; a second signal is forwarded too and forces the child to stop.
 Between cycles it sleeps until the next feed is due, waking at least every ``check_every`` seconds (the sources
 file is read again each cycle).
+
+Distributed (``redis_url`` set, `monitor run --distributed`): instead of crawling, each cycle queues the due URLs
+in Redis for `monitor worker` processes (`monitor.distributed.producer.enqueue_feeds`); a URL queued less than
+``ENQUEUE_GRACE`` seconds ago is not queued again while its poll is still waiting or in flight.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from storage.models import utcnow
 from storage.store import Store
 
 logger = logging.getLogger("monitor.run")
+# A URL queued for the workers this recently is not queued again (its poll is waiting or in flight).
+ENQUEUE_GRACE = 600.0
 # The sleep between cycles never goes below this (a feed due "now" that the child skipped must not spin us).
 MIN_SLEEP = 1.0
 
@@ -51,6 +57,8 @@ class RunOptions:
     check_every: float = 60.0
     verbose: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    redis_url: str | None = None
+    redis_prefix: str | None = None
 
 
 def polled_feed_urls(sources_path: str) -> list[str]:
@@ -94,6 +102,7 @@ class Scheduler:
         self.stopping = threading.Event()
         self.child: subprocess.Popen[bytes] | None = None
         self.cycles = 0
+        self.queued_at: dict[str, float] = {}
 
     def run(self) -> int:
         """Hold the scheduler lock and run cycles until stopped (or once)."""
@@ -112,7 +121,9 @@ class Scheduler:
             now = utcnow()
             due, next_at = queue(store, polled_feed_urls(self.options.sources_path), now)
             self.metrics.due.set(due)
-            if due:
+            if due and self.options.redis_url:
+                self.enqueue(store, now)
+            elif due:
                 failed = not self.cycle(due) or failed
             if self.options.once:
                 break
@@ -137,6 +148,21 @@ class Scheduler:
             *(summary.get(k, 0) for k in ("feeds_polled", "feeds_not_modified", "articles_new")),
         )
         return result != "failed"
+
+    def enqueue(self, store: Store, now: datetime) -> int:
+        """Queue the due URLs in Redis for the workers (not those queued within ENQUEUE_GRACE); how many."""
+        from monitor.distributed.producer import enqueue_feeds
+
+        self.cycles += 1
+        sources = load_sources(self.options.sources_path).sources
+        clock = time.monotonic()
+        due = store.due_feed_urls(polled_feed_urls(self.options.sources_path), now)
+        fresh = sorted(url for url in due if clock - self.queued_at.get(url, -ENQUEUE_GRACE) >= ENQUEUE_GRACE)
+        assert self.options.redis_url is not None
+        count = enqueue_feeds(self.options.redis_url, sources, fresh, prefix=self.options.redis_prefix)
+        self.queued_at.update(dict.fromkeys(fresh, clock))
+        logger.info("cycle %d: %d due, %d queued for the workers", self.cycles, len(due), count)
+        return count
 
     def _run_child(self, cmd: list[str]) -> int:
         """Start the child in its own session and wait for it."""
