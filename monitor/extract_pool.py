@@ -50,7 +50,7 @@ class ExtractJob:
 
 @dataclass(frozen=True, slots=True)
 class ExtractResult:
-    """An extracted page and the CPU-side seconds the extractor spent on it (in the worker)."""
+    """An extracted page and the CPU seconds the extractor spent on it (in the worker; waiting not included)."""
 
     article: Article
     seconds: float
@@ -64,7 +64,7 @@ def run_job(job: ExtractJob) -> ExtractResult:
     """Extract one page (runs in a worker process, or in-process when the pool has no workers)."""
     from monitor.extract import ExtractOverrides, extract_article
 
-    started = time.perf_counter()
+    started = time.process_time()
     article = extract_article(
         job.body,
         job.url,
@@ -72,7 +72,7 @@ def run_job(job: ExtractJob) -> ExtractResult:
         default_tz=ZoneInfo(job.default_tz) if job.default_tz else None,
         headers_charset=job.headers_charset,
     )
-    return ExtractResult(article, time.perf_counter() - started)
+    return ExtractResult(article, time.process_time() - started)
 
 
 def _worker_init(crawler_pid: int) -> None:

@@ -8,6 +8,9 @@ Settings:
 - ``MONITOR_EXTRACT_WORKERS``: extraction worker processes (default: one per core; 0 extracts on the reactor
   thread, for debugging).
 - ``MONITOR_EXTRACT_MAX_INFLIGHT``: pages submitted to the workers at once (default 0 = 2 × workers).
+
+Stats: ``monitor/extract/count`` and ``monitor/extract/seconds_total`` (extractor CPU seconds, summed over pages),
+``monitor/extract/workers``, ``monitor/extract/pool_restarts``.
 """
 
 from __future__ import annotations

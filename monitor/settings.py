@@ -58,6 +58,9 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Back-pressure for the extraction pool: pages waiting for a worker stay in the scraper slot, and the engine
 # schedules no new download while the slot holds more than this many response bytes (Scrapy's default, 5 MB).
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5_000_000
+# Items processed at once per response. Our callbacks yield one page per article response and a few items per
+# feed; Scrapy starts this many asyncio tasks for *every* response, so the default of 100 was pure reactor cost.
+CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
