@@ -75,7 +75,6 @@ def crawl(
         **_parse_settings(settings),
         "LOG_LEVEL": _log_level(verbose),
         "MONITOR_PROGRESS": sys.stderr.isatty() if progress is None else progress,
-        **_parse_settings(settings),
     }
     summary = _crawl(resolve_db(db_url), path, overrides, source_ids=list(source_ids), watches=watches)
     click.echo(summary.line())
