@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/crawl_throughput.py [--parts throughput,cycles,memory] [--feeds 20] [--per-feed 25]
-        [--latency 0] [--cycle-feeds 5000] [--articles 2000] [--workers N] [--json OUT]
+        [--latency 0] [--cycle-feeds 5000] [--articles 4000] [--workers N] [--json OUT]
 
 Every crawl is a real `python -m monitor crawl` subprocess (fetch → extract → dedup → store, fresh SQLite file)
 against generated outlets on 127.0.0.1 (`benchmarks/mock_outlets.py`), with politeness delays off.
@@ -345,7 +345,7 @@ def main() -> None:
         "--workers", type=int, default=None, help="MONITOR_EXTRACT_WORKERS (default: settings)"
     )
     parser.add_argument("--cycle-feeds", type=int, default=5000, help="cycles: number of tiny feeds")
-    parser.add_argument("--articles", type=int, default=2000, help="memory: articles in the larger crawl")
+    parser.add_argument("--articles", type=int, default=4000, help="memory: articles in the larger crawl")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     parts = {"throughput": throughput, "cycles": cycles, "memory": memory}
