@@ -602,6 +602,12 @@ def _log_level(value: str) -> str:
     return value.upper()
 
 
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise ValueError(f"expected a whole number ≥ 0, got {value!r}")
+    return int(value)
+
+
 def _flag(value: str) -> bool:
     if value.lower() not in TRUE_WORDS | FALSE_WORDS:
         raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {value!r}")
@@ -643,6 +649,9 @@ ENV_SETTINGS: dict[str, EnvSetting] = {
     "MONITOR_OUTLETS_FILE": EnvSetting("outlets_path", Path, "extra outlets and wire agencies (YAML)"),
     "MONITOR_CAPTURE_RETENTION": EnvSetting(
         None, parse_duration, "prune raw captures older than this, e.g. 90d"
+    ),
+    "MONITOR_EXTRACT_WORKERS": EnvSetting(
+        None, _count, "extraction worker processes (default: cores; 0: none)"
     ),
     "MONITOR_WEB_TOKEN": EnvSetting(None, str, "shared login token of `monitor serve`"),
     "MONITOR_WEB_BASIC_AUTH": EnvSetting(None, str, "user:password login of `monitor serve`"),
