@@ -5,12 +5,17 @@ Settings:
 - ``MONITOR_DB_RETRIES`` / ``MONITOR_DB_RETRY_DELAY``: how often and how long (seconds, doubled each time) a write
   is retried while the database is unreachable before the crawl stops with an error (nothing is dropped silently:
   an article not stored is fetched again by the next run).
+- ``MONITOR_EXTRACT_WORKERS``: extraction worker processes (default: one per core; 0 extracts on the reactor
+  thread, for debugging).
+- ``MONITOR_EXTRACT_MAX_INFLIGHT``: pages submitted to the workers at once (default 0 = 2 × workers).
+
+Stats: ``monitor/extract/count`` and ``monitor/extract/seconds_total`` (extractor CPU seconds, summed over pages),
+``monitor/extract/workers``, ``monitor/extract/pool_restarts``.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -18,6 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from monitor.errors import ErrorClass
+from monitor.extract_pool import ExtractFailed, ExtractJob, ExtractPool, default_workers
 from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, StoredArticle
 from monitor.reactor import call_soon, sleep
 from monitor.scheduling.pollog import log_poll
@@ -84,30 +90,65 @@ class FeedEntriesPipeline(_StorePipeline):
 
 
 class ExtractPipeline(_StorePipeline):
-    """Turns fetched pages into extracted articles; non-articles are recorded and dropped."""
+    """Turns fetched pages into extracted articles in worker processes; non-articles are recorded and dropped.
 
-    def process_item(self, item: Any) -> Any:
+    Back-pressure relies on Scrapy itself: an item waiting here keeps its response in the scraper slot, and the
+    engine stops scheduling downloads while the slot holds more than ``SCRAPER_SLOT_MAX_ACTIVE_SIZE`` bytes
+    (``CONCURRENT_ITEMS`` only bounds items per response: one page per article response here).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        workers = settings.getint("MONITOR_EXTRACT_WORKERS", default_workers())
+        self.pool = ExtractPool(workers, settings.getint("MONITOR_EXTRACT_MAX_INFLIGHT", 0))
+
+    def open_spider(self) -> None:
+        """Start the worker pool."""
+        self.pool.start()
+        self.stats.set_value("monitor/extract/workers", self.pool.workers)
+
+    def close_spider(self) -> None:
+        """Stop the workers once the pages in flight are done."""
+        self.pool.close()
+        self.stats.set_value("monitor/extract/pool_restarts", self.pool.restarts)
+
+    async def process_item(self, item: Any) -> Any:
         """Extract a PageItem."""
         if not isinstance(item, PageItem):
             return item
-        from monitor.extract import ExtractOverrides, extract_article
-
-        overrides = ExtractOverrides.from_mapping(item.extract_overrides) if item.extract_overrides else None
-        article = extract_article(
-            item.body,
-            item.url,
-            overrides=overrides,
-            default_tz=ZoneInfo(item.default_tz) if item.default_tz else None,
-            headers_charset=_charset(item.headers.get("Content-Type")),
-        )
+        try:
+            result = await self.pool.run(_job(item))
+        except ExtractFailed as exc:
+            self._record(item, ErrorClass.EXTRACT_FAILED, str(exc))
+            raise DropItem(f"extraction failed ({exc}), will be fetched again next run: {item.url}") from exc
+        self.stats.inc_value("monitor/extract/count")
+        seconds = self.stats.get_value("monitor/extract/seconds_total", 0.0) + result.seconds
+        self.stats.set_value("monitor/extract/seconds_total", seconds)
+        article = result.article
         if not article.is_article:
             reason = article.not_article_reason or "not an article"
-            event = FetchEvent(item.entry.source_id, item.entry.feed_url, item.url, "article", item.status)
-            event.error, event.message = ErrorClass.NOT_ARTICLE, reason
-            FetchLogPipeline.process_item(self, event)  # type: ignore[arg-type]
-            self.stats.inc_value(ErrorClass.NOT_ARTICLE.stats_key)
+            self._record(item, ErrorClass.NOT_ARTICLE, reason)
             raise DropItem(f"not an article ({reason}): {item.url}")
         return ArticleItem(item.entry, item.url, article, item.fetched_at, page=item)
+
+    def _record(self, item: PageItem, error: ErrorClass, message: str) -> None:
+        """A failed article fetch in the fetch log (and its entries marked), counted under its error class."""
+        event = FetchEvent(item.entry.source_id, item.entry.feed_url, item.url, "article", item.status)
+        event.error, event.message = error, message
+        FetchLogPipeline.process_item(self, event)  # type: ignore[arg-type]
+        self.stats.inc_value(error.stats_key)
+
+
+def _job(item: PageItem) -> ExtractJob:
+    """The picklable extraction input of a page."""
+    return ExtractJob(
+        item.body,
+        item.url,
+        item.default_tz,
+        item.extract_overrides,
+        _charset(item.headers.get("Content-Type")),
+    )
 
 
 class StorePipeline(_StorePipeline):

@@ -1,11 +1,19 @@
-"""Reactor helpers that never install a reactor at import time (Scrapy installs the asyncio one itself)."""
+"""Reactor helpers that never install a reactor at import time (Scrapy installs the asyncio one itself).
+
+The project runs on Scrapy's default ``TWISTED_REACTOR`` (AsyncioSelectorReactor): asyncio primitives work in
+coroutine components.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from scrapy.utils.defer import deferred_to_future
+
+T = TypeVar("T")
 
 
 async def sleep(seconds: float) -> None:
@@ -21,3 +29,8 @@ def call_soon(func: Callable[..., Any], *args: Any) -> None:
     from twisted.internet import reactor
 
     reactor.callLater(0, func, *args)  # type: ignore[attr-defined]
+
+
+async def wait_future(future: concurrent.futures.Future[T]) -> T:
+    """Await a concurrent.futures future (a worker thread or process) without blocking the reactor thread."""
+    return await asyncio.wrap_future(future)

@@ -32,6 +32,10 @@ MONITOR_CAPTURES = (
 MONITOR_SITEMAP_MAX_URLS = 1000
 MONITOR_SITEMAP_MAX_CHILDREN = 50
 MONITOR_SITEMAP_LASTMOD_SLACK = 3600
+# Article extraction runs in worker processes (0 = on the reactor thread); at most MAX_INFLIGHT pages are handed
+# to them at once (0 = 2 per worker). See monitor/extract_pool.py.
+MONITOR_EXTRACT_WORKERS = int(os.environ.get("MONITOR_EXTRACT_WORKERS") or os.cpu_count() or 1)
+MONITOR_EXTRACT_MAX_INFLIGHT = 0
 
 # -- Polling policy (monitor.scheduling.policy; seconds or durations like "6h"; `poll:` in the sources file
 # overrides interval, bounds and conditional GET per source) ----------------------------------------------------
@@ -61,6 +65,12 @@ REDIRECT_MAX_TIMES = 10
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Back-pressure for the extraction pool: pages waiting for a worker stay in the scraper slot, and the engine
+# schedules no new download while the slot holds more than this many response bytes (Scrapy's default, 5 MB).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5_000_000
+# Items processed at once per response. Our callbacks yield one page per article response and a few items per
+# feed; Scrapy starts this many asyncio tasks for *every* response, so the default of 100 was pure reactor cost.
+CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 

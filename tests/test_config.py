@@ -537,3 +537,9 @@ def test_any_valid_source_list_round_trips_through_dump(entries: tuple[dict[str,
     expected = tuple(SourceConfig.model_validate(entry) for entry in entries)
     text = "sources:\n" + "".join(dump_source_entry(source) for source in expected)
     assert parse_sources(text, "generated.yaml").sources == expected
+
+
+def test_extract_workers_variable_is_known_and_checked() -> None:
+    assert load_app_config({"MONITOR_EXTRACT_WORKERS": "0"}) == load_app_config({})
+    with pytest.raises(ConfigError, match="MONITOR_EXTRACT_WORKERS: expected a whole number"):
+        load_app_config({"MONITOR_EXTRACT_WORKERS": "two"})

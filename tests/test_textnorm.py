@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.textnorm import fold_digits, normalize
+from monitor.textnorm import _strip_latin_accents, fold_digits, normalize
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,16 @@ def test_all_digit_systems_fold_to_ascii(number: int) -> None:
     eastern = western.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     persian = western.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     assert fold_digits(eastern) == fold_digits(persian) == western
+
+
+def _reference_strip(text: str) -> str:
+    """The per-character definition the regex in `_strip_latin_accents` replaces."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = [c for c in decomposed if not (unicodedata.combining(c) and "\u0300" <= c <= "\u036f")]
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x06FF)) | st.text())
+def test_latin_accent_stripping_matches_its_definition(text: str) -> None:
+    assert _strip_latin_accents(text) == _reference_strip(text)
+    assert _strip_latin_accents("Café Zürich \u034f naïve") == "Cafe Zurich \u034f naive"
