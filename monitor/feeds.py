@@ -34,6 +34,8 @@ class ParsedEntry:
     updated: datetime | None
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # Digest of the entry's title, summary and content: an edit the feed announces without a new `updated`.
+    content_hash: str | None = None
 
 
 @dataclass(slots=True)
@@ -96,7 +98,16 @@ def _entry(entry: Any) -> ParsedEntry:
         updated=_struct_to_datetime(dict.get(entry, "updated_parsed")),
         authors=authors,
         tags=tags,
+        content_hash=entry_digest(entry),
     )
+
+
+def entry_digest(entry: Any) -> str | None:
+    """SHA-256 of an entry's title, summary and content with white space folded (None when all are empty)."""
+    parts = [entry.get("title") or "", entry.get("summary") or ""]
+    parts += [c.get("value") or "" for c in entry.get("content") or []]
+    text = " ".join(" ".join(parts).split())
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() if text else None
 
 
 def _ttl(feed: Any) -> int | None:

@@ -23,6 +23,7 @@ class EntryContext:
     updated: datetime | None = None
     authors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    content_hash: str | None = None
 
 
 @dataclass(slots=True)

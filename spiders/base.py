@@ -31,7 +31,7 @@ from monitor.retry import retry_after_seconds
 from monitor.scheduling.policy import PollPolicy, policy_for, policy_from_settings
 from monitor.urls import UnsupportedURL, canonicalize, url_key
 from storage.models import utcnow
-from storage.store import Store
+from storage.store import EntryVersion, Store
 
 # Article pages we hand to the extractor; anything else (PDF, images, video) is recorded as not_article.
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -144,15 +144,11 @@ class ArticleSpider(SourcesSpider):
     def _to_fetch(
         self, feed_url: str, entries: list[EntryContext]
     ) -> tuple[list[EntryContext], float | None]:
-        """Entries whose page is not stored yet, or whose `updated` time changed since we stored them; and the
-        share of entries this URL had announced before (the scheduler's signal)."""
+        """Entries whose page is not stored yet, or whose `updated` time or content changed since we stored
+        them; and the share of entries this URL had announced before (the scheduler's signal)."""
         known = self.store.known_keys(e.entry_url for e in entries)
         previous = self.store.entry_updates(feed_url, [e.guid for e in entries])
-        wanted = []
-        for entry in entries:
-            edited = entry.updated is not None and previous.get(entry.guid) not in (None, entry.updated)
-            if url_key(entry.entry_url) not in known or edited:
-                wanted.append(entry)
+        wanted = [e for e in entries if url_key(e.entry_url) not in known or _edited(e, previous.get(e.guid))]
         self.crawler.stats.inc_value("monitor/entries/known", len(entries) - len(wanted))
         seen = sum(1 for e in entries if e.guid in previous) / len(entries) if entries else None
         return wanted, seen
@@ -216,10 +212,28 @@ class ArticleSpider(SourcesSpider):
         yield event
 
 
+def _edited(entry: EntryContext, stored: EntryVersion | None) -> bool:
+    """The feed now announces a different `updated` time or different content than when we stored it."""
+    if stored is None:
+        return False
+    changed_time = entry.updated is not None and stored.updated not in (None, entry.updated)
+    changed_text = entry.content_hash is not None and stored.content_hash not in (None, entry.content_hash)
+    return changed_time or changed_text
+
+
 def _context(source: SourceConfig, feed_url: str, url: str, guid: str, entry: ParsedEntry) -> EntryContext:
     """What the polled URL said about one entry, for the pipelines."""
     return EntryContext(
-        source.id, feed_url, url, guid, entry.title, entry.published, entry.updated, entry.authors, entry.tags
+        source.id,
+        feed_url,
+        url,
+        guid,
+        entry.title,
+        entry.published,
+        entry.updated,
+        entry.authors,
+        entry.tags,
+        entry.content_hash,
     )
 
 

@@ -196,9 +196,11 @@ class FeedEntry(Base):
     title: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Digest of the entry's title, summary and content as last announced (monitor.feeds.entry_digest).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # What became of the linked page: pending, stored, not_article or failed (failed ones are retried).
+    # What became of the linked page: pending, stored, not_article, refused (for good) or failed (retried).
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
 

@@ -49,6 +49,14 @@ _UNFINISHED = or_(
 )
 
 
+@dataclass(slots=True, frozen=True)
+class EntryVersion:
+    """What a feed last said about a known entry: its `updated` time and content digest."""
+
+    updated: datetime | None
+    content_hash: str | None
+
+
 class SourceLike(Protocol):
     """The fields of a configured source the store mirrors."""
 
@@ -238,13 +246,18 @@ class Store:
                     "title": e.title,
                     "published_at": e.published,
                     "updated_at": e.updated,
+                    "content_hash": e.content_hash,
                 }
                 stmt = self._insert(session, FeedEntry).values(
                     **values, first_seen_at=utcnow(), last_seen_at=utcnow()
                 )
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["feed_id", "guid"],
-                    set_={"last_seen_at": utcnow(), "updated_at": stmt.excluded.updated_at},
+                    set_={
+                        "last_seen_at": utcnow(),
+                        "updated_at": stmt.excluded.updated_at,
+                        "content_hash": stmt.excluded.content_hash,
+                    },
                 )
                 new += self._is_new_entry(session, feed_ids[e.feed_url], e.guid)
                 session.execute(stmt)
@@ -257,15 +270,15 @@ class Store:
         )
         return int(found is None)
 
-    def entry_updates(self, feed_url: str, guids: Sequence[str]) -> dict[str, datetime | None]:
-        """The stored `updated` time of each known GUID of a feed (to re-fetch edited entries)."""
+    def entry_updates(self, feed_url: str, guids: Sequence[str]) -> dict[str, EntryVersion]:
+        """The stored `updated` time and content digest of each known GUID of a feed (to re-fetch edits)."""
         with self.sessions() as session:
             rows = session.execute(
-                select(FeedEntry.guid, FeedEntry.updated_at)
+                select(FeedEntry.guid, FeedEntry.updated_at, FeedEntry.content_hash)
                 .join(Feed, Feed.id == FeedEntry.feed_id)
                 .where(Feed.url == feed_url, FeedEntry.guid.in_(list(guids)))
             )
-            return {guid: updated for guid, updated in rows}
+            return {guid: EntryVersion(updated, digest) for guid, updated, digest in rows}
 
     def _feed_ids(self, session: Session, urls: set[str]) -> dict[str, int]:
         """Map feed URLs to ids; an unknown feed URL is a programming error (sources are synced first)."""

@@ -288,3 +288,27 @@ def test_check_describes_each_kind(spider: FeedSpider) -> None:
     assert describe(news, target(spider, NEWS_SITEMAP), 10**6) == (True, "urlset (news), 1 entries", 1)
     broken = response(NEWS_SITEMAP, b"<html/>")
     assert describe(broken, target(spider, NEWS_SITEMAP), 10**6)[0] is False
+
+
+RSS_ITEM = "<item><title>Port strike</title><link>{SITE}/2024/1.html</link><guid>g1</guid>{extra}</item>"
+
+
+def rss(description: str) -> bytes:
+    """A one-entry RSS feed without <pubDate> or any updated time: only its content can change."""
+    item = RSS_ITEM.format(SITE=SITE, extra=f"<description>{description}</description>")
+    return f'<rss version="2.0"><channel><title>N</title>{item}</channel></rss>'.encode()
+
+
+def test_entry_content_edited_without_a_new_updated_time_is_fetched_again(
+    spider: FeedSpider, monkeypatch: Any
+) -> None:
+    feed = f"{SITE}/feed.xml"
+    first = poll(spider, feed, rss("Dockers stopped work on Monday."))
+    assert requests(first) == [f"{SITE}/2024/1.html"]
+    spider.store.record_entries(next(i for i in first if isinstance(i, FeedEntriesItem)).entries)
+    # The page is stored now: known, and not an unfinished entry.
+    monkeypatch.setattr(spider.store, "known_keys", lambda urls: {"news.example/2024/1.html"})
+    monkeypatch.setattr(spider.store, "unfinished_entries", lambda url: [])
+    assert requests(poll(spider, feed, rss("Dockers  stopped work on Monday. "))) == []  # white space only
+    edited = poll(spider, feed, rss("Dockers stopped work on Monday; the port is closed."))
+    assert requests(edited) == [f"{SITE}/2024/1.html"]
