@@ -26,7 +26,6 @@ import os
 import random
 import sqlite3
 import sys
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -35,20 +34,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations, pairwise
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage.dedup_models  # noqa: F401  (registers the dedup tables on Base.metadata)
 from monitor import dedup
 from monitor.dedup.fingerprint import band_hashes, combine_shingles, minhash, token_hash
-from storage.db import make_engine, make_sessionmaker
+from storage.db import BackgroundCheckpoints, make_engine, make_sessionmaker
 from storage.models import ArticleRow, Base, Source, StoryCluster
 
 SEED = 20241117
@@ -422,32 +420,13 @@ def _pct(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def background_checkpoints(db_path: str, engine: Engine) -> Iterator[None]:
-    """Writers skip SQLite's automatic WAL checkpoint; a thread runs passive checkpoints every 0.5 s instead."""
-    event.listen(engine, "connect", _no_autocheckpoint)
-    engine.dispose()
-    stop = threading.Event()
-
-    def checkpointer() -> None:
-        conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
-        while not stop.wait(0.5):
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        conn.close()
-
-    thread = threading.Thread(target=checkpointer, daemon=True)
-    thread.start()
+def background_checkpoints(engine: Engine) -> Iterator[None]:
+    """The crawler's set-up: storage.db.BackgroundCheckpoints (writers skip SQLite's automatic checkpoint)."""
+    checkpoints = BackgroundCheckpoints(engine, every=0.5).start()
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
-        event.remove(engine, "connect", _no_autocheckpoint)
-        engine.dispose()
-
-
-def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
-    """Switch off the automatic checkpoint on a new SQLite connection."""
-    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+        checkpoints.stop()
 
 
 def _report(level: int, mode: str, fill_s: float, times: dict[str, list[float]], db_path: str) -> None:
@@ -464,8 +443,8 @@ def _report(level: int, mode: str, fill_s: float, times: dict[str, list[float]],
 def scale(levels: list[int], db_path: str, samples: int) -> None:
     """Fill the database level by level and time individual operations at each level; prints a table.
 
-    Mode `auto`: the project's engine as is (SQLite checkpoints the WAL inside some commits); mode `bg`: the
-    same with checkpoints moved to a background thread; mode `whole`: as `auto`, timing the writer's whole
+    Mode `auto`: a bare engine (SQLite checkpoints the WAL inside some commits, as CLI commands do); mode `bg`:
+    the crawler's set-up, checkpoints in a background thread (`storage.db.BackgroundCheckpoints`); mode `whole`: as `bg`, timing the writer's whole
     `assign_cluster` call (fingerprint included) and commit.
     """
     _check_fill_equivalence()
@@ -484,9 +463,11 @@ def scale(levels: list[int], db_path: str, samples: int) -> None:
         fill_in_child(db_path, level - stored)
         fill_s = time.perf_counter() - t0
         _report(level, "auto", fill_s, timed_ops(sessions, samples, 10**9 + level), db_path)
-        with background_checkpoints(db_path, engine):
+        with background_checkpoints(engine):
             _report(level, "bg", fill_s, timed_ops(sessions, samples, 2 * 10**9 + level), db_path)
-        _report(level, "whole", fill_s, timed_ops(sessions, samples, 3 * 10**9 + level, whole=True), db_path)
+        with background_checkpoints(engine):
+            whole = timed_ops(sessions, samples, 3 * 10**9 + level, whole=True)
+        _report(level, "whole", fill_s, whole, db_path)
         stored = level + 3 * samples
 
 

@@ -5,6 +5,8 @@ Settings:
 - ``MONITOR_DB_RETRIES`` / ``MONITOR_DB_RETRY_DELAY``: how often and how long (seconds, doubled each time) a write
   is retried while the database is unreachable before the crawl stops with an error (nothing is dropped silently:
   an article not stored is fetched again by the next run).
+- ``MONITOR_SQLITE_BACKGROUND_CHECKPOINTS`` (default True): on SQLite, WAL checkpoints run in a thread of the
+  crawler instead of inside whichever write crosses the threshold (`storage.db.BackgroundCheckpoints`).
 - ``MONITOR_EXTRACT_WORKERS``: extraction worker processes (default: one per core; 0 extracts on the reactor
   thread, for debugging).
 - ``MONITOR_EXTRACT_MAX_INFLIGHT``: pages submitted to the workers at once (default 0 = 2 × workers).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
@@ -27,6 +30,7 @@ from monitor.extract_pool import ExtractFailed, ExtractJob, ExtractPool, default
 from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, StoredArticle
 from monitor.reactor import call_soon, sleep
 from monitor.scheduling.pollog import log_poll
+from storage.db import BackgroundCheckpoints
 from storage.store import Store
 
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
@@ -38,6 +42,9 @@ def store_for(crawler: Crawler) -> Store:
     if store is None:
         store = Store.from_url(crawler.settings.get("MONITOR_DATABASE_URL") or DEFAULT_DATABASE_URL)
         crawler._monitor_store = store  # type: ignore[attr-defined]
+        if crawler.settings.getbool("MONITOR_SQLITE_BACKGROUND_CHECKPOINTS", True):
+            checkpoints = BackgroundCheckpoints(store.engine).start()
+            crawler.signals.connect(checkpoints.stop, signal=signals.engine_stopped, weak=False)
     return store
 
 

@@ -24,6 +24,7 @@ MONITOR_ALLOW_PRIVATE_HOSTS: list[str] = []
 MONITOR_RETRY_AFTER_MAX = 60
 MONITOR_DB_RETRIES = 5
 MONITOR_DB_RETRY_DELAY = 1.0
+MONITOR_SQLITE_BACKGROUND_CHECKPOINTS = True
 MONITOR_CAPTURES = (
     True  # raw page captures (monitor/capture_pipeline.py); `-s MONITOR_CAPTURES=False` to skip
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -197,3 +198,27 @@ def test_batch_with_a_bad_item_keeps_the_good_ones_and_raises(store: Store) -> N
         store.save_articles([make_item(20), bad])
     assert count(store, ArticleRow) == 1  # the one-by-one fallback stored the good item before the bad one
     assert not store.save_articles([make_item(20)])[0].created
+
+
+def test_background_checkpoints_take_over_from_the_writers(sqlite_url: str) -> None:
+    from sqlalchemy import text
+
+    from storage.db import BackgroundCheckpoints
+
+    store = Store.from_url(sqlite_url)
+    checkpoints = BackgroundCheckpoints(store.engine, every=0.05).start()
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+            conn.execute(text("CREATE TABLE t (x TEXT)"))
+            conn.execute(text("INSERT INTO t VALUES ('a')"))
+            conn.commit()
+        deadline = time.monotonic() + 5
+        while checkpoints.done < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert checkpoints.done >= 2
+    finally:
+        checkpoints.stop()
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000  # writers checkpoint again
+    store.engine.dispose()
