@@ -53,7 +53,7 @@ def host_port(url: str) -> str:
 def resolve(host: str) -> list[IPAddress]:
     """All addresses a host name resolves to (blocking; run in a thread)."""
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
 class NetworkGuardMiddleware:

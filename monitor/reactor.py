@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from scrapy.utils.defer import deferred_to_future
 
@@ -21,14 +21,14 @@ async def sleep(seconds: float) -> None:
     from twisted.internet import reactor
     from twisted.internet.task import deferLater
 
-    await deferred_to_future(deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]
+    await deferred_to_future(deferLater(reactor, seconds, lambda: None))
 
 
 def call_soon(func: Callable[..., Any], *args: Any) -> None:
     """Schedule a call on the running reactor's next turn."""
     from twisted.internet import reactor
 
-    reactor.callLater(0, func, *args)  # type: ignore[attr-defined]
+    cast(Any, reactor).callLater(0, func, *args)
 
 
 async def wait_future(future: concurrent.futures.Future[T]) -> T:

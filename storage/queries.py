@@ -29,7 +29,7 @@ class ArticleFilter:
     ids: tuple[int, ...] = ()
 
 
-def _filtered(flt: ArticleFilter) -> Select[tuple[ArticleRow]]:
+def _filtered(flt: ArticleFilter) -> Select[Any]:  # Select is typed differently in SQLAlchemy 2.0 and 2.1
     """SELECT articles matching a filter, newest first (by publication, else fetch time)."""
     stmt = select(ArticleRow)
     if flt.ids:
@@ -252,7 +252,7 @@ class ClusterBrief:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        out = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        out = {k: getattr(self, k) for k in self.__slots__}
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
 
 
@@ -272,7 +272,8 @@ def list_clusters(
         ArticleRow.cluster_id.in_([c.id for c, _ in rows])
     )
     for cluster_id, source_id in session.execute(members):
-        carried[cluster_id].add(source_id)
+        if cluster_id is not None:
+            carried[cluster_id].add(source_id)
     return [
         ClusterBrief(c.id, c.size, c.first_seen_at, c.first_source_id, c.first_article_id, title,
                      sorted(carried[c.id]))

@@ -105,7 +105,7 @@ def crawl(
         overrides["MONITOR_PROGRESS"] = False
         distributed_crawl(str(path), resolve_db(db_url), redis_url, source_ids, also_work, overrides, watches)
         return
-    summary = _crawl(resolve_db(db_url), path, overrides, source_ids=list(source_ids), watches=watches)
+    summary = _crawl(resolve_db(db_url), str(path), overrides, source_ids=list(source_ids), watches=watches)
     click.echo(summary.line())
     if stats_json:
         Path(stats_json).write_text(json.dumps(summary.to_dict(), default=str), encoding="utf-8")
