@@ -109,7 +109,10 @@ def _sources(session: Session) -> None:
     )
     session.flush()
     ok = Feed(
-        source_id="levant", url="https://levant.example/rss", last_success_at=NOW - timedelta(minutes=5)
+        source_id="levant",
+        url="https://levant.example/rss",
+        last_success_at=NOW - timedelta(minutes=5),
+        next_poll_at=NOW + timedelta(hours=6),
     )
     bad = Feed(
         source_id="pars",
@@ -719,6 +722,7 @@ def test_dashboard(seeded_url: tuple[str, Seeded]) -> None:
     health = body[body.index('id="health"') :]
     assert health.index("https://pars.example/rss") < health.index("https://levant.example/rss")
     assert 'class="failing"' in health and "timeout" in health
+    assert f'datetime="{(NOW + timedelta(hours=6)).isoformat()}"' in health  # the next poll
     page(client, "/dashboard?days=0", status=400)
 
 

@@ -312,17 +312,9 @@ def alerts_per_watch(session: Session, since: datetime) -> list[tuple[str, int, 
     return [(w, int(n), int(k or 0)) for w, n, k in session.execute(stmt)]
 
 
-def has_next_poll() -> bool:
-    """Whether the feeds table records when each feed is polled next."""
-    return hasattr(Feed, "next_poll_at")
-
-
 def health_rows(session: Session) -> list[tuple[FeedHealth, datetime | None]]:
-    """Feed health, failing feeds first, with each feed's next poll when the feeds table records one."""
-    next_col = getattr(Feed, "next_poll_at", None)
-    nexts: dict[str, datetime | None] = {}
-    if next_col is not None:
-        nexts = dict(session.execute(select(Feed.url, next_col)).all())
+    """Feed health, failing feeds first, with each feed's next poll."""
+    nexts = dict(session.execute(select(Feed.url, Feed.next_poll_at)).all())
     rows = feed_health(session)
     rows.sort(key=lambda h: (h.consecutive_failures == 0, h.last_error_class is None, h.source_id))
     return [(h, nexts.get(h.feed_url)) for h in rows]

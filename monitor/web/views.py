@@ -178,7 +178,6 @@ def dashboard() -> ResponseReturnValue:
             queries.alerts_per_watch(db(), datetime.combine(alerts_since, datetime.min.time(), UTC))
         ),
         health=health,
-        has_next_poll=queries.has_next_poll(),
     )
 
 
