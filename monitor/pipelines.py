@@ -5,6 +5,8 @@ Settings:
 - ``MONITOR_DB_RETRIES`` / ``MONITOR_DB_RETRY_DELAY``: how often and how long (seconds, doubled each time) a write
   is retried while the database is unreachable before the crawl stops with an error (nothing is dropped silently:
   an article not stored is fetched again by the next run).
+- ``MONITOR_DEDUP``: overrides of the story-clustering thresholds (`monitor.dedup.settings.DedupSettings`, whose
+  docstring gives each default), e.g. ``{"jaccard_threshold": 0.6}``.
 - ``MONITOR_SQLITE_BACKGROUND_CHECKPOINTS`` (default True): on SQLite, WAL checkpoints run in a thread of the
   crawler instead of inside whichever write crosses the threshold (`storage.db.BackgroundCheckpoints`).
 - ``MONITOR_EXTRACT_WORKERS``: extraction worker processes (default: one per core; 0 extracts on the reactor
@@ -17,6 +19,7 @@ Stats: ``monitor/extract/count`` and ``monitor/extract/seconds_total`` (extracto
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from scrapy import signals
@@ -25,6 +28,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from monitor.dedup import DedupSettings
 from monitor.errors import ErrorClass
 from monitor.extract_pool import ExtractFailed, ExtractJob, ExtractPool, default_workers
 from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, StoredArticle
@@ -42,10 +46,24 @@ def store_for(crawler: Crawler) -> Store:
     if store is None:
         store = Store.from_url(crawler.settings.get("MONITOR_DATABASE_URL") or DEFAULT_DATABASE_URL)
         crawler._monitor_store = store  # type: ignore[attr-defined]
+        store.dedup_settings = dedup_settings(crawler.settings.getdict("MONITOR_DEDUP"))
         if crawler.settings.getbool("MONITOR_SQLITE_BACKGROUND_CHECKPOINTS", True):
             checkpoints = BackgroundCheckpoints(store.engine).start()
             crawler.signals.connect(checkpoints.stop, signal=signals.engine_stopped, weak=False)
     return store
+
+
+def dedup_settings(overrides: dict[str, Any]) -> DedupSettings:
+    """DedupSettings with the MONITOR_DEDUP overrides; a clear error naming a wrong key or value."""
+    known = {f.name: f.type for f in fields(DedupSettings)}
+    unknown = sorted(set(overrides) - known.keys())
+    if unknown:
+        raise ValueError(f"MONITOR_DEDUP: unknown setting {', '.join(unknown)} (known: {', '.join(known)})")
+    try:
+        values = {k: float(v) if known[k] == "float" else int(v) for k, v in overrides.items()}
+        return DedupSettings(**values)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"MONITOR_DEDUP: {exc}") from None
 
 
 class _StorePipeline:

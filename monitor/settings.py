@@ -25,6 +25,8 @@ MONITOR_RETRY_AFTER_MAX = 60
 MONITOR_DB_RETRIES = 5
 MONITOR_DB_RETRY_DELAY = 1.0
 MONITOR_SQLITE_BACKGROUND_CHECKPOINTS = True
+# Story-clustering thresholds over monitor.dedup.settings.DedupSettings' defaults, e.g. {"jaccard_threshold": 0.6}.
+MONITOR_DEDUP: dict[str, float] = {}
 MONITOR_CAPTURES = (
     True  # raw page captures (monitor/capture_pipeline.py); `-s MONITOR_CAPTURES=False` to skip
 )

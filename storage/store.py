@@ -95,6 +95,8 @@ class Store:
         self.engine = engine
         self.sessions = make_sessionmaker(engine)
         self.schema_message: str | None = None
+        # Near-duplicate thresholds of story clustering (the crawler sets them from MONITOR_DEDUP).
+        self.dedup_settings = dedup.DedupSettings()
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> Store:
@@ -353,7 +355,7 @@ class Store:
         session.add(row)
         session.flush()
         self._add_aliases(session, row.id, aliases)
-        cluster_id = dedup.assign_cluster(session, row)
+        cluster_id = dedup.assign_cluster(session, row, self.dedup_settings)
         return StoredArticle(
             row.id, row.source_id, created=True, revision=row.revision, cluster_id=cluster_id
         )
@@ -369,7 +371,7 @@ class Store:
         )
         if revision is not None:
             _apply_article(row, item, new_hash)
-            dedup.assign_cluster(session, row)
+            dedup.assign_cluster(session, row, self.dedup_settings)
         self._add_aliases(session, row.id, aliases)
         return StoredArticle(
             row.id,

@@ -408,3 +408,44 @@ def test_clusters_list_and_show_cli(sessions: sessionmaker[Session], tmp_path: P
     assert [(m["id"], m["first_seen"]) for m in members] == [(original_id, True), (copy_id, False)]
     missing = runner.invoke(clusters_cli, ["show", "999", "--db", db])
     assert missing.exit_code != 0 and "no story cluster with id 999" in missing.output
+
+
+def test_thresholds_are_crawler_settings_with_clear_errors() -> None:
+    from monitor.pipelines import dedup_settings
+
+    assert dedup_settings({}) == dedup.DedupSettings()
+    tuned = dedup_settings({"jaccard_threshold": "0.7", "min_words": "60"})
+    assert (tuned.jaccard_threshold, tuned.min_words) == (0.7, 60)
+    with pytest.raises(ValueError, match="unknown setting jacard_threshold"):
+        dedup_settings({"jacard_threshold": 0.7})
+    with pytest.raises(ValueError, match=r"MONITOR_DEDUP: .*jaccard_threshold must be in \(0, 1\]"):
+        dedup_settings({"jaccard_threshold": 1.5})
+
+
+def _merged(path: Path, settings: dedup.DedupSettings, texts: list[str]) -> bool:
+    """Store the texts in a fresh database with these settings: did they end in one cluster?"""
+    from storage.store import Store
+
+    engine = Store.from_url(f"sqlite:///{path}").engine
+    clusters = set()
+    with make_sessionmaker(engine).begin() as session:
+        session.add(Source(id="a", name="A", language="en"))
+        for n, text in enumerate(texts):
+            url = f"https://a.example/{n}"
+            row = ArticleRow(source_id="a", canonical_url=url, url=url, title="Port", text=text,
+                             content_hash=dedup.content_hash("Port", text), extractor_version="test",
+                             fetched_at=T0)  # fmt: skip
+            session.add(row)
+            session.flush()
+            clusters.add(dedup.assign_cluster(session, row, settings))
+    engine.dispose()
+    return len(clusters) == 1
+
+
+def test_stricter_threshold_keeps_an_edited_copy_apart(tmp_path: Path) -> None:
+    from monitor.pipelines import dedup_settings
+
+    pair = [paras(*STORY_PORT), paras(BOILERPLATE_A, *STORY_PORT[:2], *STORY_PORT[3:], TRANSLATION_NOTE)]
+    assert _merged(tmp_path / "default.db", dedup_settings({}), pair)
+    strict = dedup_settings({"jaccard_threshold": 0.99, "containment_threshold": 0.99})
+    assert not _merged(tmp_path / "strict.db", strict, pair)
