@@ -5,6 +5,8 @@ Settings:
 - ``MONITOR_DB_RETRIES`` / ``MONITOR_DB_RETRY_DELAY``: how often and how long (seconds, doubled each time) a write
   is retried while the database is unreachable before the crawl stops with an error (nothing is dropped silently:
   an article not stored is fetched again by the next run).
+- ``MONITOR_FETCHLOG_BATCH`` (200) / ``MONITOR_FETCHLOG_FLUSH_SECONDS`` (2): poll records per transaction and
+  the longest a record waits for its batch (see FetchLogPipeline).
 - ``MONITOR_DEDUP``: overrides of the story-clustering thresholds (`monitor.dedup.settings.DedupSettings`, whose
   docstring gives each default), e.g. ``{"jaccard_threshold": 0.6}``.
 - ``MONITOR_SQLITE_BACKGROUND_CHECKPOINTS`` (default True): on SQLite, WAL checkpoints run in a thread of the
@@ -19,6 +21,7 @@ Stats: ``monitor/extract/count`` and ``monitor/extract/seconds_total`` (extracto
 
 from __future__ import annotations
 
+import time
 from dataclasses import fields
 from typing import Any
 
@@ -35,7 +38,7 @@ from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, St
 from monitor.reactor import call_soon, sleep
 from monitor.scheduling.pollog import log_poll
 from storage.db import BackgroundCheckpoints
-from storage.store import Store
+from storage.store import POLL_KINDS, Store
 
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
 
@@ -82,18 +85,60 @@ class _StorePipeline:
 
 
 class FetchLogPipeline(_StorePipeline):
-    """Stores every FetchEvent: the per-source, per-feed health record."""
+    """Stores every FetchEvent: the per-source, per-feed health record.
+
+    Polls' records (feeds, sitemaps, listing pages: most of an unchanged cycle is 304s) are written in batches
+    of up to MONITOR_FETCHLOG_BATCH per transaction, flushed when full, after MONITOR_FETCHLOG_FLUSH_SECONDS,
+    when the spider goes idle and when it closes. A crawl killed outright loses at most one batch of health
+    records; their feeds were not marked polled, so the next run polls them again.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.batch = max(1, crawler.settings.getint("MONITOR_FETCHLOG_BATCH", 200))
+        self.flush_after = crawler.settings.getfloat("MONITOR_FETCHLOG_FLUSH_SECONDS", 2.0)
+        self.pending: list[FetchEvent] = []
+        self.first_pending_at = 0.0
+        crawler.signals.connect(self.flush, signal=signals.spider_idle)
 
     def process_item(self, item: Any) -> Any:
         """Record fetch outcomes; pass everything else on."""
-        if isinstance(item, FetchEvent):
-            decision = self.store.record_fetch(item)
-            if decision is not None:
-                log_poll(item, decision)
-            self.stats.inc_value(f"monitor/{item.kind}s/{'failed' if item.error else 'ok'}")
-            if item.kind == "article" and item.error is not None:
-                self.store.mark_entries(item.url, _entry_status(item.error))
+        if not isinstance(item, FetchEvent):
+            return item
+        if item.kind not in POLL_KINDS:
+            record_event(self.store, self.stats, item)
+            return item
+        self.stats.inc_value(f"monitor/{item.kind}s/{'failed' if item.error else 'ok'}")
+        if not self.pending:
+            self.first_pending_at = time.monotonic()
+        self.pending.append(item)
+        if len(self.pending) >= self.batch or time.monotonic() - self.first_pending_at >= self.flush_after:
+            self.flush()
         return item
+
+    def flush(self) -> None:
+        """Write the buffered poll records in one transaction."""
+        events, self.pending = self.pending, []
+        if events:
+            self._write(events)
+
+    def close_spider(self) -> None:
+        """The last batch."""
+        self.flush()
+
+    def _write(self, events: list[FetchEvent]) -> None:
+        """Write records and log each poll's decision."""
+        for event, decision in zip(events, self.store.record_fetches(events), strict=True):
+            if decision is not None:
+                log_poll(event, decision)
+
+
+def record_event(store: Store, stats: Any, event: FetchEvent) -> None:
+    """Write one fetch record at once (an article's or an entry's); a failed page marks its entries."""
+    stats.inc_value(f"monitor/{event.kind}s/{'failed' if event.error else 'ok'}")
+    store.record_fetch(event)
+    if event.kind == "article" and event.error is not None:
+        store.mark_entries(event.url, _entry_status(event.error))
 
 
 def _entry_status(error: ErrorClass) -> str:
@@ -161,7 +206,7 @@ class ExtractPipeline(_StorePipeline):
         """A failed article fetch in the fetch log (and its entries marked), counted under its error class."""
         event = FetchEvent(item.entry.source_id, item.entry.feed_url, item.url, "article", item.status)
         event.error, event.message = error, message
-        FetchLogPipeline.process_item(self, event)  # type: ignore[arg-type]
+        record_event(self.store, self.stats, event)
         self.stats.inc_value(error.stats_key)
 
 

@@ -25,6 +25,8 @@ MONITOR_RETRY_AFTER_MAX = 60
 MONITOR_DB_RETRIES = 5
 MONITOR_DB_RETRY_DELAY = 1.0
 MONITOR_SQLITE_BACKGROUND_CHECKPOINTS = True
+MONITOR_FETCHLOG_BATCH = 200
+MONITOR_FETCHLOG_FLUSH_SECONDS = 2.0
 # Story-clustering thresholds over monitor.dedup.settings.DedupSettings' defaults, e.g. {"jaccard_threshold": 0.6}.
 MONITOR_DEDUP: dict[str, float] = {}
 MONITOR_CAPTURES = (

@@ -31,7 +31,7 @@ from monitor.retry import retry_after_seconds
 from monitor.scheduling.policy import PollPolicy, policy_for, policy_from_settings
 from monitor.urls import UnsupportedURL, canonicalize, url_key
 from storage.models import utcnow
-from storage.store import EntryVersion, Store
+from storage.store import EntryVersion, FeedState, Store
 
 # Article pages we hand to the extractor; anything else (PDF, images, video) is recorded as not_article.
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -95,6 +95,9 @@ class ArticleSpider(SourcesSpider):
     """The article flow shared by every kind of polled URL (feed, sitemap, listing page)."""
 
     store: Store
+    # Read at the start of a crawl (None: ask the store each time, as a long-lived distributed worker must).
+    known_states: dict[str, FeedState]
+    with_unfinished: set[str] | None = None
 
     def follow(self, target: PollTarget, entries: list[ParsedEntry], event: FetchEvent) -> Iterator[Any]:
         """Record the entries read from a polled URL and request the pages not stored yet; `event` last."""
@@ -111,6 +114,8 @@ class ArticleSpider(SourcesSpider):
 
     def unfinished(self, target: PollTarget, requested: set[str]) -> Iterator[scrapy.Request]:
         """Requests for the entries an earlier crawl left unfetched (it stopped, or their pages failed)."""
+        if self.with_unfinished is not None and target.url not in self.with_unfinished:
+            return
         for entry in self.store.unfinished_entries(target.url):
             if url_key(entry.entry_url) not in requested:
                 self.crawler.stats.inc_value("monitor/entries/resumed")

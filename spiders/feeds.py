@@ -76,6 +76,7 @@ class FeedSpider(ArticleSpider):
         spider.slack = timedelta(seconds=settings.getfloat("MONITOR_SITEMAP_LASTMOD_SLACK", 3600))
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         spider.due_only = settings.getbool("MONITOR_POLL_DUE_ONLY")
+        spider.known_states = {}
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -87,13 +88,17 @@ class FeedSpider(ArticleSpider):
             self.crawler.stats.set_value("monitor/feeds/not_due", len(targets) - len(due))
             targets = [t for t in targets if t.url in due]
         self.crawler.stats.set_value("monitor/feeds/due", len(targets))
+        # Read every polled URL's state up front in a few queries (not one query per feed and per 304).
+        urls = [t.url for t in targets]
+        self.known_states = self.store.feed_states(urls)
+        self.with_unfinished = self.store.with_unfinished_entries(urls)
         for target in targets:
             yield self.feed_request(target)
 
     def feed_request(self, target: PollTarget) -> scrapy.Request:
         """A GET of one polled URL (feed, sitemap or listing page), conditional unless the policy or the
         URL's state says otherwise."""
-        state = self.store.feed_state(target.url)
+        state = self.known_states.pop(target.url, None) or self.store.feed_state(target.url)
         headers = {}
         if state and self._conditional(state, target):
             if state.etag:

@@ -156,19 +156,35 @@ class Store:
 
     def feed_state(self, feed_url: str) -> FeedState | None:
         """Validators for conditional GET and the last body hash of a feed."""
+        return self.feed_states([feed_url]).get(feed_url)
+
+    def feed_states(self, feed_urls: Iterable[str]) -> dict[str, FeedState]:
+        """feed_state of many feeds in a few queries (a crawl reads them all at its start)."""
+        urls = list(dict.fromkeys(feed_urls))
+        states: dict[str, FeedState] = {}
         with self.sessions() as session:
-            feed = session.scalar(select(Feed).where(Feed.url == feed_url))
-            if feed is None:
-                return None
-            return FeedState(
-                feed.id,
-                feed.etag,
-                feed.last_modified,
-                feed.body_hash,
-                feed.conditional_get,
-                feed.last_body_at,
-                feed.last_success_at,
-            )
+            for start in range(0, len(urls), URL_CHUNK):
+                for feed in session.scalars(
+                    select(Feed).where(Feed.url.in_(urls[start : start + URL_CHUNK]))
+                ):
+                    states[feed.url] = _state(feed)
+        return states
+
+    def with_unfinished_entries(self, feed_urls: Iterable[str]) -> set[str]:
+        """The feed URLs that have unfinished entries (see unfinished_entries), in a few queries."""
+        urls = list(dict.fromkeys(feed_urls))
+        stored = exists().where(ArticleURL.key == FeedEntry.key)
+        found: set[str] = set()
+        with self.sessions() as session:
+            for start in range(0, len(urls), URL_CHUNK):
+                stmt = (
+                    select(Feed.url)
+                    .join(FeedEntry, FeedEntry.feed_id == Feed.id)
+                    .where(Feed.url.in_(urls[start : start + URL_CHUNK]), _UNFINISHED, ~stored)
+                    .distinct()
+                )
+                found.update(session.scalars(stmt))
+        return found
 
     def unfinished_entries(self, feed_url: str) -> list[EntryContext]:
         """Entries of a feed whose page is not stored yet: pending (a crawl stopped before fetching them), or
@@ -295,26 +311,40 @@ class Store:
 
     def record_fetch(self, event: FetchEvent) -> PollDecision | None:
         """Append to the fetch log; for a poll, update the feed's health, validators and schedule."""
+        return self.record_fetches([event])[0]
+
+    def record_fetches(self, events: Sequence[FetchEvent]) -> list[PollDecision | None]:
+        """record_fetch for many events in one transaction (the crawl batches its polls' records). Feed rows
+        are locked in URL order (a stable sort keeps each feed's events in order), so two writers' batches
+        cannot deadlock on PostgreSQL."""
+        order = sorted(range(len(events)), key=lambda i: events[i].feed_url)
+        decisions: list[PollDecision | None] = [None] * len(events)
         with self.transaction() as session:
-            feed = session.scalar(select(Feed).where(Feed.url == event.feed_url).with_for_update())
-            session.add(
-                FetchLog(
-                    source_id=event.source_id,
-                    feed_id=feed.id if feed else None,
-                    url=event.url,
-                    kind=event.kind,
-                    status=event.status,
-                    error_class=event.error.value if event.error else None,
-                    message=event.message,
-                    new_items=event.new_items,
-                    duration_ms=event.duration_ms,
-                )
+            for i in order:
+                decisions[i] = self._record_fetch(session, events[i])
+        return decisions
+
+    def _record_fetch(self, session: Session, event: FetchEvent) -> PollDecision | None:
+        """One fetch record inside a transaction."""
+        feed = session.scalar(select(Feed).where(Feed.url == event.feed_url).with_for_update())
+        session.add(
+            FetchLog(
+                source_id=event.source_id,
+                feed_id=feed.id if feed else None,
+                url=event.url,
+                kind=event.kind,
+                status=event.status,
+                error_class=event.error.value if event.error else None,
+                message=event.message,
+                new_items=event.new_items,
+                duration_ms=event.duration_ms,
             )
-            if event.kind not in POLL_KINDS or feed is None:
-                return None
-            decision = decide(poll_state(feed), poll_outcome(event), event.policy or PollPolicy())
-            apply_poll(feed, event, decision, utcnow())
-            return decision
+        )
+        if event.kind not in POLL_KINDS or feed is None:
+            return None
+        decision = decide(poll_state(feed), poll_outcome(event), event.policy or PollPolicy())
+        apply_poll(feed, event, decision, utcnow())
+        return decision
 
     # -- articles --------------------------------------------------------------------------------------------
 
@@ -388,6 +418,19 @@ class Store:
                 url=url, key=url_key(url), article_id=article_id, kind=kind, added_at=utcnow()
             )
             session.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+
+
+def _state(feed: Feed) -> FeedState:
+    """The FeedState of a feed row."""
+    return FeedState(
+        feed.id,
+        feed.etag,
+        feed.last_modified,
+        feed.body_hash,
+        feed.conditional_get,
+        feed.last_body_at,
+        feed.last_success_at,
+    )
 
 
 def _lost_race(exc: DBAPIError) -> bool:
