@@ -127,3 +127,36 @@ def test_health_rows_count_items_and_flag_stale_feeds(store: Store) -> None:
     assert row.next_poll_at is not None and row.to_dict()["next_poll_at"].endswith("+00:00")
     assert rows[OTHER].stale is None  # never polled: unknown
     assert later[FEED].stale is True and later[FEED].items_24h == 0
+
+
+def test_batched_poll_records_keep_each_feeds_order(store: Store) -> None:
+    events = [ok(etag='"a"', body_hash="h1"), FetchEvent("levant", OTHER, OTHER, "feed", 200), failed()]
+    decisions = store.record_fetches(events)
+    assert [d is not None for d in decisions] == [True, True, True]
+    assert feed_row(store).consecutive_failures == 1  # FEED's success, then its failure, in that order
+    assert feed_row(store, OTHER).last_success_at is not None
+    assert set(store.feed_states([FEED, OTHER, "https://new.example/rss"])) == {FEED, OTHER}
+
+
+def test_fetch_log_pipeline_writes_polls_in_batches(db_url: str) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from monitor.pipelines import FetchLogPipeline
+
+    crawler = get_crawler(settings_dict={"MONITOR_DATABASE_URL": db_url, "MONITOR_FETCHLOG_BATCH": 3})
+    crawler.stats.open_spider()  # type: ignore[union-attr]
+    pipeline = FetchLogPipeline.from_crawler(crawler)
+    pipeline.store.sync_sources([FakeSource(feeds=[FEED, OTHER])])
+
+    def logged() -> int:
+        return sum(1 for f in (feed_row(pipeline.store), feed_row(pipeline.store, OTHER)) if f.last_polled_at)
+
+    pipeline.process_item(failed())
+    pipeline.process_item(FetchEvent("levant", OTHER, OTHER, "feed", 200))
+    assert logged() == 0  # buffered
+    pipeline.process_item(ok())
+    assert feed_row(pipeline.store).last_polled_at is not None  # the third filled the batch
+    pipeline.process_item(FetchEvent("levant", OTHER, OTHER, "feed", 304, not_modified=True))
+    before = feed_row(pipeline.store, OTHER).last_not_modified_at
+    pipeline.close_spider()
+    assert before is None and feed_row(pipeline.store, OTHER).last_not_modified_at is not None
