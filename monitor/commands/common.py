@@ -36,6 +36,17 @@ def db_option(func: F) -> F:
     )(func)
 
 
+def sources_option(extra: str = "") -> Callable[[F], F]:
+    """`--sources FILE` (default $MONITOR_SOURCES or sources.yaml); `extra` is appended to the help."""
+    return click.option(
+        "--sources",
+        "sources_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=f"Sources file (default: $MONITOR_SOURCES or sources.yaml){extra}.",
+    )
+
+
 def json_option(func: F) -> F:
     """`--json` on list commands."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)

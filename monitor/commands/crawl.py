@@ -13,7 +13,7 @@ import click
 import yaml
 from rich.table import Table
 
-from monitor.commands.common import console, db_option, resolve_db
+from monitor.commands.common import console, db_option, resolve_db, sources_option
 from monitor.commands.worker import distributed_crawl, redis_option
 from monitor.config import ConfigError, load_app_config, load_sources
 from monitor.crawl import CrawlSummary, run_crawl
@@ -43,13 +43,7 @@ def _crawl(db_url: str, sources_path: str, overrides: dict[str, Any], **kwargs: 
 
 
 @click.command()
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Sources file (default: $MONITOR_SOURCES or sources.yaml).",
-)
+@sources_option()
 @db_option
 @click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
 @click.option("--watches", type=click.Path(exists=True, dir_okay=False), help="Apply these keyword watches.")

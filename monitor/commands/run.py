@@ -6,20 +6,14 @@ import logging
 
 import click
 
-from monitor.commands.common import db_option, resolve_db
+from monitor.commands.common import db_option, resolve_db, sources_option
 from monitor.commands.worker import redis_option, resolve_redis
 from monitor.config import ConfigError, load_app_config, load_sources
 from monitor.lock import LockBusy
 
 
 @click.command()
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Sources file (default: $MONITOR_SOURCES or sources.yaml); read again every cycle.",
-)
+@sources_option("; read again every cycle")
 @db_option
 @click.option("--watches", type=click.Path(exists=True, dir_okay=False), help="Apply these keyword watches.")
 @click.option("--once", is_flag=True, help="Run one cycle over the due feeds, then exit.")

@@ -10,16 +10,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from monitor.commands.common import console, db_option, json_option, open_store, print_json
+from monitor.commands.common import console, db_option, json_option, open_store, print_json, sources_option
 from monitor.config import ConfigError, dump_source_entry, load_app_config, load_sources
 
-sources_file_option = click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Sources file (default: $MONITOR_SOURCES or sources.yaml).",
-)
+sources_file_option = sources_option()
 
 
 def _load(path: str | None) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 import redis
 
-from monitor.commands.common import db_option, resolve_db
+from monitor.commands.common import db_option, resolve_db, sources_option
 from monitor.config import ConfigError, load_app_config, load_sources
 from monitor.crawl import CrawlSummary
 
@@ -62,13 +62,7 @@ def work(
 
 
 @click.command()
-@click.option(
-    "--sources",
-    "sources_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Sources file (default: $MONITOR_SOURCES or sources.yaml); the producer's, or one listing the same ids.",
-)
+@sources_option("; the producer's, or one listing the same ids")
 @db_option
 @redis_option
 @click.option(
