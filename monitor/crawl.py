@@ -47,8 +47,11 @@ class CrawlSummary:
             feeds_not_modified=int(stats.get("monitor/feeds/not_modified", 0)),
             entries_new=int(stats.get("monitor/entries/new", 0)),
             articles_new=int(stats.get("monitor/articles/new", 0)),
+            # Entries already stored, pages that turned out to be a stored article, and links announced twice
+            # in this crawl (Scrapy's dupefilter drops the second request).
             duplicates_skipped=int(stats.get("monitor/entries/known", 0))
-            + int(stats.get("monitor/articles/duplicate", 0)),
+            + int(stats.get("monitor/articles/duplicate", 0))
+            + int(stats.get("dupefilter/filtered", 0)),
             revisions=int(stats.get("monitor/articles/revised", 0)),
             errors=errors,
             finish_reason=str(stats.get("finish_reason", "")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -310,3 +311,10 @@ def test_scrapy_crawl_from_project_root_uses_the_same_settings(server: MockServe
     with Store.from_url(db).sessions() as session:
         stored = session.scalar(select(func.count()).select_from(ArticleRow))
     assert stored == sum(1 for e in expected.values() if e["is_article"])
+
+
+def test_summary_counts_links_announced_twice_as_duplicates(crawled: dict[str, Any]) -> None:
+    # The cross-posted story (two feeds) and the Arabic outlet's pages (its feed and its news sitemap) are
+    # announced twice in the first crawl: fetched once, and counted as skipped duplicates.
+    found = re.search(r"duplicates skipped (\d+)", crawled["first"].stdout)
+    assert found is not None and int(found.group(1)) >= 2, crawled["first"].stdout
