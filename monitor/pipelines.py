@@ -36,6 +36,7 @@ from monitor.errors import ErrorClass
 from monitor.extract_pool import ExtractFailed, ExtractJob, ExtractPool, default_workers
 from monitor.items import ArticleItem, FeedEntriesItem, FetchEvent, PageItem, StoredArticle
 from monitor.reactor import call_soon, sleep
+from monitor.scheduling.metrics import EXTRACT_COUNT_KEY, EXTRACT_SECONDS_KEY
 from monitor.scheduling.pollog import log_poll
 from storage.db import BackgroundCheckpoints
 from storage.store import POLL_KINDS, Store
@@ -192,9 +193,9 @@ class ExtractPipeline(_StorePipeline):
         except ExtractFailed as exc:
             self._record(item, ErrorClass.EXTRACT_FAILED, str(exc))
             raise DropItem(f"extraction failed ({exc}), will be fetched again next run: {item.url}") from exc
-        self.stats.inc_value("monitor/extract/count")
-        seconds = self.stats.get_value("monitor/extract/seconds_total", 0.0) + result.seconds
-        self.stats.set_value("monitor/extract/seconds_total", seconds)
+        self.stats.inc_value(EXTRACT_COUNT_KEY)
+        seconds = self.stats.get_value(EXTRACT_SECONDS_KEY, 0.0) + result.seconds
+        self.stats.set_value(EXTRACT_SECONDS_KEY, seconds)
         article = result.article
         if not article.is_article:
             reason = article.not_article_reason or "not an article"

@@ -10,7 +10,7 @@ import yaml
 
 from monitor.errors import ErrorClass
 from monitor.items import FetchEvent
-from monitor.scheduling.metrics import RunMetrics
+from monitor.scheduling.metrics import EXTRACT_COUNT_KEY, EXTRACT_SECONDS_KEY, RunMetrics
 from monitor.scheduling.policy import PollDecision
 from monitor.scheduling.pollog import poll_line
 from monitor.scheduling.runner import RunOptions, crawl_command, polled_feed_urls, queue, sleep_seconds
@@ -69,7 +69,8 @@ def test_metrics_add_up_child_summaries() -> None:
         "feeds_not_modified": 3,
         "articles_new": 7,
         "errors": {"timeout": 2},
-        "stats": {"monitor/extract/seconds": 1.5},
+        # The keys ExtractPipeline writes (tests/test_extract_pool.py checks it sets them).
+        "stats": {EXTRACT_SECONDS_KEY: 1.5, EXTRACT_COUNT_KEY: 3},
     }
     metrics.observe(summary, "ok", 2.0)
     metrics.observe({**summary, "errors": {"timeout": 1, "http_5xx": 1}}, "ok", 1.0)
@@ -82,6 +83,7 @@ def test_metrics_add_up_child_summaries() -> None:
         'monitor_errors_total{error_class="timeout"} 3.0',
         'monitor_errors_total{error_class="http_5xx"} 1.0',
         "monitor_extract_seconds_total 3.0",
+        "monitor_extracted_pages_total 6.0",
         'monitor_cycles_total{result="ok"} 2.0',
         "monitor_feeds_due 4.0",
         "monitor_last_cycle_seconds 1.0",

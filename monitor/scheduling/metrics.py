@@ -11,8 +11,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest, start_http_server
 
-# Stats keys that may carry extraction time (seconds) when the extraction stage records it.
-EXTRACT_SECONDS_KEYS = ("monitor/extract/seconds",)
+# The extraction stage's stats (monitor.pipelines.ExtractPipeline): CPU seconds summed over pages, and pages.
+EXTRACT_SECONDS_KEY = "monitor/extract/seconds_total"
+EXTRACT_COUNT_KEY = "monitor/extract/count"
 
 
 class RunMetrics:
@@ -30,8 +31,9 @@ class RunMetrics:
             "monitor_errors", "Fetch and parse errors by class", ["error_class"], registry=reg
         )
         self.extract_seconds = Counter(
-            "monitor_extract_seconds", "Time spent extracting articles", registry=reg
+            "monitor_extract_seconds", "Extractor CPU time, summed over pages", registry=reg
         )
+        self.extracted = Counter("monitor_extracted_pages", "Pages through the extractor", registry=reg)
         self.cycles = Counter("monitor_cycles", "Crawl cycles by result", ["result"], registry=reg)
         self.due = Gauge("monitor_feeds_due", "Feeds due for a poll (queue depth)", registry=reg)
         self.cycle_seconds = Gauge("monitor_last_cycle_seconds", "Wall time of the last cycle", registry=reg)
@@ -46,7 +48,8 @@ class RunMetrics:
         for error_class, count in (summary.get("errors") or {}).items():
             self.errors.labels(error_class).inc(int(count))
         stats = summary.get("stats") or {}
-        self.extract_seconds.inc(sum(float(stats.get(key, 0)) for key in EXTRACT_SECONDS_KEYS))
+        self.extract_seconds.inc(float(stats.get(EXTRACT_SECONDS_KEY, 0)))
+        self.extracted.inc(int(stats.get(EXTRACT_COUNT_KEY, 0)))
 
     def serve(self, port: int, host: str = "127.0.0.1") -> Any:
         """Serve /metrics on host:port in a daemon thread; returns the server (shutdown() to stop)."""
