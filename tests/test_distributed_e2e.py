@@ -192,7 +192,10 @@ def new_articles(text: str) -> int:
 def test_two_workers_racing_without_a_seen_set_store_every_article_once(
     job: Job, server: SlowOutlets
 ) -> None:
-    # The seen-set off: the article both feeds announce is fetched twice; the database keeps one row.
+    # The seen-set off: the article both feeds announce is fetched by whichever worker sees it unknown — usually
+    # both, but a feed polled after the other's copy was stored skips it, so the count is not pinned. Either
+    # way the database keeps one row with both feeds (the deterministic write race of two processes on one
+    # article is tests/test_store_concurrency.py).
     before = len(server.fetched("/levant/news/2024/11/17/iranian-envoy-nasirzadeh-damascus.html"))
     produced = subprocess.run(
         [
@@ -220,7 +223,7 @@ def test_two_workers_racing_without_a_seen_set_store_every_article_once(
     assert_every_article_once(job)
     assert sum(new_articles(job.log(name)) for name in workers) == len(ARTICLES)
     cross_posted = server.fetched("/levant/news/2024/11/17/iranian-envoy-nasirzadeh-damascus.html")
-    assert len(cross_posted) - before >= 2
+    assert len(cross_posted) - before >= 1
     with Store.from_url(job.db, create=False).sessions() as session:
         row = session.scalar(select(ArticleRow).where(ArticleRow.url.contains("iranian-envoy-nasirzadeh")))
         assert row is not None and len(feed_urls(session, [row.id])[row.id]) == 2
