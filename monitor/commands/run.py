@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from monitor.alerts.channels import parse_channel
 from monitor.commands.common import db_option, resolve_db, sources_option
 from monitor.commands.worker import redis_option, resolve_redis
 from monitor.config import ConfigError, load_app_config, load_sources
@@ -38,6 +39,13 @@ from monitor.lock import LockBusy
     "--distributed", is_flag=True, help="Queue due URLs in Redis for `monitor worker`s instead of crawling."
 )
 @redis_option
+@click.option(
+    "--stale-alert",
+    "stale_channels",
+    multiple=True,
+    metavar="CHANNEL",
+    help="Announce sources that went stale here: console, log, email:ADDR or webhook:URL (repeatable).",
+)
 def run(
     sources_path: str | None,
     db_url: str | None,
@@ -49,6 +57,7 @@ def run(
     quiet: bool,
     distributed: bool,
     redis_url: str | None,
+    stale_channels: tuple[str, ...],
 ) -> None:
     """Poll each feed when it is due, for as long as it runs: one `monitor crawl --due` per cycle in a child
     process, sleeping until the next feed is due. SIGTERM or Ctrl-C stops it cleanly (in-flight articles are
@@ -74,6 +83,12 @@ def run(
     )
     if distributed:
         options.redis_url, options.redis_prefix = resolve_redis(redis_url)
+    for channel in stale_channels:
+        try:
+            parse_channel(channel)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--stale-alert") from None
+    options.stale_channels = stale_channels
     metrics = RunMetrics()
     server = metrics.serve(metrics_port) if metrics_port else None
     try:

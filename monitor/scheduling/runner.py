@@ -35,6 +35,7 @@ from typing import Any
 from monitor.config import load_sources
 from monitor.lock import database_lock
 from monitor.scheduling.metrics import RunMetrics
+from monitor.scheduling.stale import StaleAlerts
 from storage.models import utcnow
 from storage.store import Store
 
@@ -59,6 +60,7 @@ class RunOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     redis_url: str | None = None
     redis_prefix: str | None = None
+    stale_channels: Sequence[str] = ()
 
 
 def polled_feed_urls(sources_path: str) -> list[str]:
@@ -103,6 +105,7 @@ class Scheduler:
         self.child: subprocess.Popen[bytes] | None = None
         self.cycles = 0
         self.queued_at: dict[str, float] = {}
+        self.stale = StaleAlerts(options.stale_channels)
 
     def run(self) -> int:
         """Hold the scheduler lock and run cycles until stopped (or once)."""
@@ -125,6 +128,7 @@ class Scheduler:
                 self.enqueue(store, now)
             elif due:
                 failed = not self.cycle(due) or failed
+            self.stale.check(store)
             if self.options.once:
                 break
             self.stopping.wait(sleep_seconds(utcnow(), next_at, self.options.check_every))
