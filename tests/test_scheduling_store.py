@@ -160,3 +160,23 @@ def test_fetch_log_pipeline_writes_polls_in_batches(db_url: str) -> None:
     before = feed_row(pipeline.store, OTHER).last_not_modified_at
     pipeline.close_spider()
     assert before is None and feed_row(pipeline.store, OTHER).last_not_modified_at is not None
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_status_is_readable_on_narrow_and_wide_terminals(
+    store: Store, db_url: str, columns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from monitor.commands.sources import sources
+
+    store.record_fetch(failed())
+    monkeypatch.setenv("COLUMNS", columns)
+    result = CliRunner().invoke(sources, ["status", "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= int(columns) for line in result.output.splitlines())
+    assert "http_5xx" in result.output
+    if columns == "80":  # one block per feed: the URL whole on its line
+        assert FEED in result.output and "last error http_5xx" in result.output
+    else:
+        assert "feed health (2 feeds" in result.output

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.commands.common import console, db_option, json_option, open_store, print_json, sources_option
@@ -129,7 +131,11 @@ def status(db_url: str | None, only_stale: bool, as_json: bool) -> None:
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    console.print(_status_table(rows))
+    if console.width >= WIDE_TABLE:
+        console.print(_status_table(rows))
+        return
+    for r in rows:
+        console.print(_status_block(r), highlight=False)
 
 
 STATUS_COLUMNS = (
@@ -138,11 +144,15 @@ STATUS_COLUMNS = (
 )  # fmt: skip
 
 
+# Below this terminal width the status is printed as one block per feed instead of a table of 11 columns.
+WIDE_TABLE = 130
+
+
 def _status_table(rows: list[Any]) -> Table:
     """The `sources status` table."""
     table = Table(title=f"feed health ({len(rows)} feeds, times UTC)")
     for column in STATUS_COLUMNS:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in rows:
         error = f"{r.last_error_class}: {r.last_error_message}" if r.last_error_class else "-"
         table.add_row(
@@ -159,6 +169,22 @@ def _status_table(rows: list[Any]) -> Table:
             " ".join(_flags(r)) or "-",
         )
     return table
+
+
+def _status_block(r: Any) -> str:
+    """One feed's status in three or four lines, for narrow terminals."""
+    flags = " ".join(_flags(r))
+    seen = "-" if r.seen_share is None else f"{r.seen_share:.0%}"
+    lines = [
+        f"[bold]{escape(r.source_id)}[/bold]  {escape(r.feed_url)}"
+        + (f"  [red]{flags}[/red]" if flags else ""),
+        f"  last success {_when(r.last_success_at)} · last 304 {_when(r.last_not_modified_at)}"
+        f" · fails {r.consecutive_failures} · new {r.items_24h}/{r.items_7d} (24h/7d)",
+        f"  seen {seen} · every {_duration(r.interval_seconds)} · next {_when(r.next_poll_at)} (UTC)",
+    ]
+    if r.last_error_class:
+        lines.append(f"  [red]last error {r.last_error_class}[/red]: {escape(r.last_error_message or '')}")
+    return "\n".join(lines)
 
 
 def _flags(r: Any) -> list[str]:
@@ -181,8 +207,10 @@ def _duration(seconds: int | None) -> str:
 
 
 def _when(value: Any) -> str:
-    """A compact UTC time or '-'."""
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+    """A compact UTC time ('12-01 17:44'; the year only when it is not this one) or '-'."""
+    if not value:
+        return "-"
+    return value.strftime("%m-%d %H:%M" if value.year == datetime.now(UTC).year else "%Y-%m-%d %H:%M")
 
 
 @sources.command("discover")
