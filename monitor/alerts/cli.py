@@ -30,23 +30,11 @@ from monitor.alerts.watches import (
     remove_watch,
     watch_to_yaml,
 )
+from monitor.commands.common import db_option, json_option, resolve_db
 from storage.db import make_engine, make_sessionmaker
 from storage.models import ArticleRow, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
-
-
-def db_option(func_: F) -> F:
-    """`--db URL` (env MONITOR_DATABASE_URL, else sqlite:///monitor.db)."""
-    return click.option(
-        "--db",
-        "db_url",
-        envvar="MONITOR_DATABASE_URL",
-        default=DEFAULT_DATABASE_URL,
-        show_default=True,
-        help="Database URL (env MONITOR_DATABASE_URL).",
-    )(func_)
 
 
 def watches_option(func_: F) -> F:
@@ -56,14 +44,11 @@ def watches_option(func_: F) -> F:
     )(func_)
 
 
-def json_option(func_: F) -> F:
-    """`--json` for list commands."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func_)
-
-
 @contextmanager
-def session_for(url: str) -> Iterator[Session]:
-    """A session on the database; a missing schema becomes a clear user error."""
+def session_for(db_url: str | None) -> Iterator[Session]:
+    """A session on the database (`--db`, else as every command resolves it); a missing schema becomes a clear
+    user error."""
+    url = resolve_db(db_url)
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as session:
@@ -179,7 +164,9 @@ def watch_remove(name: str, watches_path: str) -> None:
 @watches_option
 @db_option
 @json_option
-def watch_test(name: str, since: str, limit: int, watches_path: str, db_url: str, as_json: bool) -> None:
+def watch_test(
+    name: str, since: str, limit: int, watches_path: str, db_url: str | None, as_json: bool
+) -> None:
     """Show what a watch would have matched among stored articles (stores nothing): `monitor watch test syria --since 7d`."""
     chosen = [w.model_copy(update={"enabled": True}) for w in _load(watches_path) if w.name == name]
     if not chosen:
@@ -245,7 +232,9 @@ def alerts() -> None:
 @click.option("--limit", default=50, show_default=True)
 @db_option
 @json_option
-def alerts_list(watch_name: str | None, since: str | None, limit: int, db_url: str, as_json: bool) -> None:
+def alerts_list(
+    watch_name: str | None, since: str | None, limit: int, db_url: str | None, as_json: bool
+) -> None:
     """List alerts, newest first, with delivery status: `monitor alerts list --watch syria --since 1d`."""
     with session_for(db_url) as session:
         rows = list_alerts(session, watch=watch_name, since=_since(since) if since else None, limit=limit)
@@ -302,7 +291,7 @@ def _report(report: DeliveryReport) -> None:
 @alerts.command("retry")
 @click.option("--expired", is_flag=True, help="Also revive expired deliveries.")
 @db_option
-def alerts_retry(expired: bool, db_url: str) -> None:
+def alerts_retry(expired: bool, db_url: str | None) -> None:
     """Re-send every pending delivery now (digests included): `monitor alerts retry`."""
     with session_for(db_url) as session:
         _report(retry_pending(session, utcnow(), include_expired=expired))
@@ -310,7 +299,7 @@ def alerts_retry(expired: bool, db_url: str) -> None:
 
 @alerts.command("deliver")
 @db_option
-def alerts_deliver(db_url: str) -> None:
+def alerts_deliver(db_url: str | None) -> None:
     """Send the deliveries that are due (for cron outside a crawl): `monitor alerts deliver`."""
     with session_for(db_url) as session:
         _report(deliver_pending(session, utcnow()))
