@@ -298,8 +298,11 @@ def load_sources(path: str | Path) -> SourcesConfig:
     return parse_sources(text, str(path))
 
 
+@functools.lru_cache(maxsize=4)
 def parse_sources(text: str, origin: str) -> SourcesConfig:
-    """Validate sources-file text; `origin` names it in error messages."""
+    """Validate sources-file text; `origin` names it in error messages. The result is immutable and cached
+    by text: a crawl reads the same file from the CLI, the crawl runner and the spider (~1 s per 5,000
+    sources each time)."""
     root, data = _compose(text, origin)
     problems, entries = _source_entries(root, data)
     sources: list[tuple[SourceConfig, MappingNode]] = []

@@ -78,6 +78,10 @@ SCRAPER_SLOT_MAX_ACTIVE_SIZE = 5_000_000
 CONCURRENT_ITEMS = 8
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy re-reads a callback's source with `inspect` on every response to warn about `return value` in a
+# generator; for bound methods its cache misses, which made a quarter of an unchanged feed's cost. Our callbacks
+# are checked by ruff instead (rule B901, see pyproject.toml).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # Only http and https: a feed must not make us read local files (file://), data: URIs, FTP or S3.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}

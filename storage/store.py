@@ -24,7 +24,7 @@ from monitor.scheduling.policy import PollDecision, PollPolicy, decide
 from monitor.urls import canonicalize, url_key
 from storage.db import make_engine, make_sessionmaker
 from storage.feed_schedule import apply_poll, poll_outcome, poll_state
-from storage.models import ArticleRow, ArticleURL, Base, Feed, FeedEntry, FetchLog, Source, utcnow
+from storage.models import ArticleRow, ArticleURL, Feed, FeedEntry, FetchLog, Source, utcnow
 
 EXTRACTOR_VERSION = "monitor-0.1"
 # A lost race on a unique constraint is retried this many times (the retry then sees the winner's row).
@@ -122,8 +122,8 @@ class Store:
         with self.sessions() as session, session.begin():
             yield session
 
-    def _insert(self, session: Session, model: type[Base]) -> Any:
-        """A dialect-specific INSERT that supports ON CONFLICT."""
+    def _insert(self, session: Session, model: Any) -> Any:
+        """A dialect-specific INSERT (of a model or a table) that supports ON CONFLICT."""
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         return dialect.insert(model)
 
@@ -131,28 +131,31 @@ class Store:
 
     def sync_sources(self, sources: Iterable[SourceLike]) -> None:
         """Mirror the configured sources and their polled URLs (feeds, sitemaps, listing pages) into the
-        database (upsert; nothing deleted; a URL moved to another kind takes the new kind)."""
+        database (upsert; nothing deleted; a URL moved to another kind takes the new kind). Reads what is
+        stored first and writes only what differs, so an unchanged sources file costs two queries."""
         with self.transaction() as session:
+            stored = {row[0]: tuple(row[1:]) for row in session.execute(select(Source.id, *_SOURCE_FIELDS))}
+            kinds: dict[str, str] = {url: kind for url, kind in session.execute(select(Feed.url, Feed.kind))}
+            changed_sources, changed_feeds = [], []
             for src in sources:
-                values = {
-                    "id": src.id,
-                    "name": src.name,
-                    "language": src.language,
-                    "country": src.country,
-                    "timezone": src.timezone,
-                    "homepage": str(src.homepage) if src.homepage else None,
-                    "enabled": src.enabled,
-                }
-                stmt = self._insert(session, Source).values(
-                    **values, created_at=utcnow(), updated_at=utcnow()
-                )
-                update_cols = {k: stmt.excluded[k] for k in values if k != "id"} | {"updated_at": utcnow()}
-                session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols))
+                values = _source_values(src)
+                if stored.get(src.id) != tuple(values[c.key] for c in _SOURCE_FIELDS):
+                    changed_sources.append({"id": src.id, **values})
                 for kind, url, _ in src.polled():
-                    feed = self._insert(session, Feed).values(source_id=src.id, url=str(url), kind=kind)
-                    session.execute(
-                        feed.on_conflict_do_update(index_elements=["url"], set_={"kind": feed.excluded.kind})
-                    )
+                    if kinds.get(str(url)) != kind:
+                        changed_feeds.append({"source_id": src.id, "url": str(url), "kind": kind})
+            now = utcnow()
+            if changed_sources:
+                stmt = self._insert(session, Source.__table__)
+                update = {c.key: stmt.excluded[c.key] for c in _SOURCE_FIELDS} | {"updated_at": now}
+                rows = [row | {"created_at": now, "updated_at": now} for row in changed_sources]
+                session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update), rows)
+            if changed_feeds:
+                feed = self._insert(session, Feed.__table__)
+                session.execute(
+                    feed.on_conflict_do_update(index_elements=["url"], set_={"kind": feed.excluded.kind}),
+                    changed_feeds,
+                )
 
     def feed_state(self, feed_url: str) -> FeedState | None:
         """Validators for conditional GET and the last body hash of a feed."""
@@ -320,13 +323,21 @@ class Store:
         order = sorted(range(len(events)), key=lambda i: events[i].feed_url)
         decisions: list[PollDecision | None] = [None] * len(events)
         with self.transaction() as session:
+            feeds = self._lock_feeds(session, sorted({e.feed_url for e in events}))
             for i in order:
-                decisions[i] = self._record_fetch(session, events[i])
+                decisions[i] = self._record_fetch(session, events[i], feeds.get(events[i].feed_url))
         return decisions
 
-    def _record_fetch(self, session: Session, event: FetchEvent) -> PollDecision | None:
-        """One fetch record inside a transaction."""
-        feed = session.scalar(select(Feed).where(Feed.url == event.feed_url).with_for_update())
+    def _lock_feeds(self, session: Session, urls: list[str]) -> dict[str, Feed]:
+        """The feed rows of sorted `urls`, locked (FOR UPDATE on PostgreSQL) in URL order, a few queries."""
+        feeds: dict[str, Feed] = {}
+        for start in range(0, len(urls), URL_CHUNK):
+            stmt = select(Feed).where(Feed.url.in_(urls[start : start + URL_CHUNK])).order_by(Feed.url)
+            feeds.update((feed.url, feed) for feed in session.scalars(stmt.with_for_update()))
+        return feeds
+
+    def _record_fetch(self, session: Session, event: FetchEvent, feed: Feed | None) -> PollDecision | None:
+        """One fetch record inside a transaction; `feed` is the locked row of its feed URL, if known."""
         session.add(
             FetchLog(
                 source_id=event.source_id,
@@ -418,6 +429,29 @@ class Store:
                 url=url, key=url_key(url), article_id=article_id, kind=kind, added_at=utcnow()
             )
             session.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+
+
+# The mirrored columns of a configured source, in the order _source_values gives them.
+_SOURCE_FIELDS = (
+    Source.name,
+    Source.language,
+    Source.country,
+    Source.timezone,
+    Source.homepage,
+    Source.enabled,
+)
+
+
+def _source_values(src: SourceLike) -> dict[str, Any]:
+    """The stored form of a configured source's mirrored fields."""
+    return {
+        "name": src.name,
+        "language": src.language,
+        "country": src.country,
+        "timezone": src.timezone,
+        "homepage": str(src.homepage) if src.homepage else None,
+        "enabled": src.enabled,
+    }
 
 
 def _state(feed: Feed) -> FeedState:

@@ -92,6 +92,33 @@ def test_sync_sources_upserts_without_duplicating_feeds(store: Store) -> None:
     assert count(store, Feed) == 1
 
 
+def test_sync_sources_writes_only_what_changed(store: Store) -> None:
+    with store.sessions() as session:
+        before = session.get_one(Source, "levant").updated_at
+    store.sync_sources([FakeSource()])  # unchanged: the row is not rewritten
+    with store.sessions() as session:
+        assert session.get_one(Source, "levant").updated_at == before
+    other = "https://levant.example/sitemap.xml"
+    store.sync_sources(
+        [FakeSource(enabled=False, feeds=[FEED, other]), FakeSource(id="gulf", name="Gulf", feeds=[])]
+    )
+    with store.sessions() as session:
+        assert session.get_one(Source, "levant").enabled is False
+        assert session.get_one(Source, "gulf").name == "Gulf"
+        assert set(session.scalars(select(Feed.url))) == {FEED, other}
+
+
+def test_sync_sources_gives_a_moved_url_its_new_kind(store: Store) -> None:
+    class AsSitemap(FakeSource):
+        def polled(self) -> list[tuple[str, str, None]]:
+            return [("sitemap", url, None) for url in self.feeds]
+
+    store.sync_sources([AsSitemap()])
+    with store.sessions() as session:
+        assert session.scalar(select(Feed.kind).where(Feed.url == FEED)) == "sitemap"
+    assert count(store, Feed) == 1
+
+
 def test_record_entries_counts_new_ones_once(store: Store) -> None:
     entries = [EntryContext("levant", FEED, f"https://levant.example/news/{i}", f"g{i}") for i in range(3)]
     assert store.record_entries(entries) == 3
