@@ -2,14 +2,15 @@
 
 Usage:
     python benchmarks/crawl_throughput.py [--parts throughput,cycles,memory] [--feeds 20] [--per-feed 25]
-        [--latency 0] [--cycle-feeds 5000] [--articles 4000] [--workers N] [--json OUT]
+        [--latency 0] [--cycle-feeds 5000] [--cycle-per-feed 1] [--articles 4000] [--workers N] [--json OUT]
 
 Every crawl is a real `python -m monitor crawl` subprocess (fetch → extract → dedup → store, fresh SQLite file)
 against generated outlets on 127.0.0.1 (`benchmarks/mock_outlets.py`), with politeness delays off.
 - throughput: articles stored per second of crawl (Scrapy's elapsed time, start-up excluded; wall time incl.
   start-up also shown) with the worker pool and with ``MONITOR_EXTRACT_WORKERS=0``, beside bare
   ``trafilatura.extract()`` and our ``extract_article`` on the same page bytes in this one process.
-- cycles: ``--cycle-feeds`` tiny feeds (one new article each) crawled once, then again unchanged (all 304s).
+- cycles: ``--cycle-feeds`` feeds of ``--cycle-per-feed`` new articles (default 1: the cheapest possible first
+  cycle) crawled once, then again unchanged (all 304s).
 - memory: peak RSS of the crawler process and peak PSS of the crawler plus its extraction workers, for crawls
   of ``--articles`` / 4 and ``--articles`` articles; the slope extrapolates to 100,000 articles.
 The mock server runs in this process and takes CPU from the same cores (reported as "server CPU").
@@ -273,24 +274,29 @@ def _rate_row(run: CrawlRun, bare: float, cores: int) -> list[str]:
 
 
 def cycles(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    """Part (b): a first cycle over many tiny feeds, then a second one over the same unchanged feeds."""
-    with GeneratedOutlets(args.cycle_feeds, 1, args.latency) as server:
+    """Part (b): a first cycle over many feeds of ``--cycle-per-feed`` new articles each, then a second one over
+    the same unchanged feeds (peak memory of both is shown: with 20 per feed the first stores 100,000)."""
+    with GeneratedOutlets(args.cycle_feeds, args.cycle_per_feed, args.latency) as server:
         sources = write_sources(folder, server)
         db = fresh_db(folder, "cycles")
-        first = crawl("first cycle (1 new article per feed)", db, sources, {})
+        first = crawl(f"first cycle ({args.cycle_per_feed} new articles per feed)", db, sources, {})
         second = crawl("second cycle (unchanged)", db, sources, {})
         statuses = dict(server.statuses)
     ratio = first.wall_s / second.wall_s
     rows = [
-        [r.label, f"{r.wall_s:.1f}", f"{r.crawl_s:.1f}", str(r.articles), str(r.not_modified)]
+        [r.label, f"{r.wall_s:.1f}", f"{r.crawl_s:.1f}", str(r.articles), str(r.not_modified),
+         f"{r.crawler_cpu_s:.1f}", f"{r.peak_rss_mb:.0f}", f"{r.peak_pss_total_mb:.0f}"]
         for r in (first, second)
-    ]
-    rows.append(["first / second (wall)", f"{ratio:.1f}×", f"{first.crawl_s / second.crawl_s:.1f}×", "", ""])
+    ]  # fmt: skip
+    rows.append(
+        ["first / second (wall)", f"{ratio:.1f}×", f"{first.crawl_s / second.crawl_s:.1f}×"] + [""] * 5
+    )
     print_table(
         f"(b) {args.cycle_feeds} feeds, two cycles (target ≥ {TARGET_CYCLE}× cheaper); server statuses {statuses}",
-        ["", "wall s", "crawl s", "stored", "304 / unchanged"],
+        ["", "wall s", "crawl s", "stored", "304 / unchanged", "crawler CPU s", "crawler RSS MB",
+         "crawler+workers PSS MB"],
         rows,
-    )
+    )  # fmt: skip
     return {"first": asdict(first), "second": asdict(second), "wall_ratio": ratio, "statuses": statuses}
 
 
@@ -344,7 +350,10 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="MONITOR_EXTRACT_WORKERS (default: settings)"
     )
-    parser.add_argument("--cycle-feeds", type=int, default=5000, help="cycles: number of tiny feeds")
+    parser.add_argument("--cycle-feeds", type=int, default=5000, help="cycles: number of feeds")
+    parser.add_argument(
+        "--cycle-per-feed", type=int, default=1, help="cycles: new articles per feed in the first cycle"
+    )
     parser.add_argument("--articles", type=int, default=4000, help="memory: articles in the larger crawl")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
