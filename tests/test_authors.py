@@ -46,6 +46,13 @@ def _ld(author: object) -> str:
             ["Martin Untersinger", "Damien Leloup", "Morgane Tual"],
         ),
         ("Written by Rob Ewaschuk Edited by Betsy Beyer", ["Rob Ewaschuk"]),
+        (
+            "By Chris E. Hayner and Tom Caswell on December 21, 2023 at 3:53PM PST",
+            ["Chris E. Hayner", "Tom Caswell"],
+        ),
+        ("By Jane Doe and John Roe on Tuesday", ["Jane Doe", "John Roe"]),
+        ("By Aaron Klotz Contributions from Sarah Jacobsson Purewal", ["Aaron Klotz"]),
+        ("Jonathan Wasserman, Bleacher Report", ["Jonathan Wasserman"]),
         ("Guardian staff reporter", []),
         ("Reuters", []),
         ("أ ف ب", []),
@@ -124,3 +131,64 @@ def test_author_fixtures(case: Path) -> None:
     doc = lxml.html.fromstring((case / "input.html").read_bytes())
     text = "\n".join(p.text_content() for p in doc.iter("p"))
     assert extract_authors(doc, text=text, hints={}, site_name=None) == expected["authors"]
+
+
+def test_json_ld_contributors_credited_in_byline_are_dropped() -> None:
+    head = _ld([{"@type": "Person", "name": "Grace Dean"}, {"@type": "Person", "name": "Leon Hurley"}])
+    body = (
+        '<article><h1>Title</h1><div class="byline">By Grace Dean Contributions from Leon Hurley last updated'
+        " 22 December 2023</div></article>"
+    )
+    assert extract_authors(_doc(head, body), text="", hints={}, site_name=None) == ["Grace Dean"]
+
+
+def test_photographer_in_byline_is_not_an_author() -> None:
+    head = _ld([{"@type": "Person", "name": "Nelson Ade"}, {"@type": "Person", "name": "Stephen Tayo"}])
+    body = (
+        '<article><h1>Title</h1><p class="byline">By Nelson Ade</p>'
+        '<p class="byline">Photography by Stephen Tayo</p></article>'
+    )
+    assert extract_authors(_doc(head, body), text="", hints={}, site_name=None) == ["Nelson Ade"]
+
+
+def test_visible_byline_adds_co_authors_json_ld_left_out() -> None:
+    head = _ld({"@type": "Person", "name": "Christy Choi"})
+    body = '<article><h1>Title</h1><div class="byline">By Christy Choi and Oscar Holland, CNN</div></article>'
+    assert extract_authors(_doc(head, body), text="", hints={}, site_name="CNN") == [
+        "Christy Choi",
+        "Oscar Holland",
+    ]
+
+
+def test_visible_byline_naming_someone_else_does_not_replace_json_ld() -> None:
+    head = _ld({"@type": "Person", "name": "Christy Choi"})
+    body = '<article><h1>Title</h1><div class="byline">By Oscar Holland and Jane Doe</div></article>'
+    assert extract_authors(_doc(head, body), text="", hints={}, site_name=None) == ["Christy Choi"]
+
+
+def test_author_cards_of_related_articles_are_not_the_byline() -> None:
+    cards = "".join(
+        f'<div class="card"><a href="/p{i}">Story {i}</a><div class="e-box-author">{name}</div></div>'
+        for i, name in enumerate(["Echo Lawrence", "Tex Hollywood", "Echo Lawrence"])
+    )
+    body = f'<div><h1>Title</h1><p>By <a href="/author/echo">Echo Lawrence</a></p><div class="more">{cards}</div></div>'
+    assert extract_authors(_doc(body=body), text="", hints={}, site_name=None) == ["Echo Lawrence"]
+
+
+def test_loose_by_line_under_headline() -> None:
+    body = (
+        '<div id="header"><h1>Title</h1><small>posted on <time>2023-12-19</time></small> by Rafael Antonio Pineda'
+        '<div class="side"><a href="/x">By Growing Cells in Rice, Scientists Dish Up Food</a></div></div>'
+    )
+    assert extract_authors(_doc(body=body), text="", hints={"author": "Manga"}, site_name=None) == [
+        "Rafael Antonio Pineda"
+    ]
+
+
+def test_headline_link_starting_with_by_is_not_a_byline() -> None:
+    body = '<div><h1>Title</h1><div class="side"><a href="/x">By Growing Cells in Rice, Scientists Dish Up</a></div></div>'
+    assert extract_authors(_doc(body=body), text="", hints={}, site_name=None) == []
+
+
+def test_one_word_trafilatura_guess_is_ignored() -> None:
+    assert extract_authors(_doc(), text="", hints={"author": "Manga"}, site_name=None) == []

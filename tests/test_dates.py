@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from monitor.extract.dates import date_from_url, extract_dates
 from monitor.extract.datetext import MONTHS_FILE, is_update_label, parse_date_text
+from monitor.extract.zones import zone_for_url
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 DAMASCUS = ZoneInfo("Asia/Damascus")
@@ -231,3 +232,49 @@ def test_date_fixtures(case: Path) -> None:
         assert (published.isoformat() if published else None) == expected["published_at"]
     if "modified_at" in expected:
         assert (modified.isoformat() if modified else None) == expected["modified_at"]
+
+
+def test_shown_utc_time_of_the_instant_keeps_utc() -> None:
+    # the page shows the publication instant in GMT, and the update time too: no +12:15 outlet is invented
+    doc = _doc(
+        '<meta property="article:published_time" content="2020-04-28T22:57:38Z">',
+        '<article><div><div><h1>T</h1><div class="date">22:57 GMT 28.04.2020</div>'
+        '<div class="date">updated 11:14 GMT 29.04.2020</div></div></div></article>',
+    )
+    published, _ = extract_dates(doc, "https://e.org/x", hints={}, default_tz=None)
+    assert published == datetime(2020, 4, 28, 22, 57, 38, tzinfo=UTC)
+    assert published.utcoffset() == timedelta(0)
+
+
+def test_shown_time_at_an_offset_no_zone_uses_is_ignored() -> None:
+    doc = _doc(
+        '<meta property="article:published_time" content="2020-04-28T22:57:00Z">',
+        '<article><div><div><h1>T</h1><div class="date">29.04.2020 11:12</div></div></div></article>',
+    )
+    published, _ = extract_dates(doc, "https://e.org/x", hints={}, default_tz=None)
+    assert published is not None
+    assert published.utcoffset() == timedelta(0)
+
+
+def test_utc_timestamp_moves_to_the_zone_of_a_country_code_domain() -> None:
+    doc = _doc('<meta property="article:published_time" content="2020-12-05T23:15:00Z">')
+    published, _ = extract_dates(doc, "https://www.example.it/news/1", hints={}, default_tz=None)
+    assert published is not None
+    assert published.date() == date(2020, 12, 6)
+    assert published == datetime(2020, 12, 5, 23, 15, tzinfo=UTC)
+    generic, _ = extract_dates(doc, "https://www.example.com/news/1", hints={}, default_tz=None)
+    assert generic is not None and generic.utcoffset() == timedelta(0)
+
+
+def test_configured_zone_wins_over_country_code_domain() -> None:
+    doc = _doc('<meta property="article:published_time" content="2020-12-05T23:15:00Z">')
+    published, _ = extract_dates(doc, "https://www.example.it/news/1", hints={}, default_tz=UTC)
+    assert published is not None and published.date() == date(2020, 12, 5)
+
+
+def test_zone_for_url() -> None:
+    assert zone_for_url("https://www.bbc.co.uk/news") == ZoneInfo("Europe/London")
+    assert zone_for_url("https://www.vg.no/") == ZoneInfo("Europe/Oslo")
+    assert zone_for_url("https://example.com/") is None
+    assert zone_for_url("https://example.ca/") is None  # several zones
+    assert zone_for_url("http://localhost:8080/") is None

@@ -163,6 +163,15 @@ def test_canonical_and_tags() -> None:
     assert page_tags(meta, ["w"]) == ["Y", "x", "z", "w"]
 
 
+def test_meta_with_several_rdfa_properties_counts_for_each() -> None:
+    doc = lxml.html.fromstring(
+        '<html><head><title>Title Element</title><meta property="x:title dc:title" content="My title"></head>'
+        "<body><article><h1>Test document title</h1><p>Text.</p></article></body></html>"
+    )
+    assert read_meta(doc, "https://e.org/p").first("dc:title") == "My title"
+    assert extract_article(lxml.html.tostring(doc), "https://e.org/p").title == "My title"
+
+
 def test_canonical_falls_back_to_page_url() -> None:
     meta = read_meta(
         lxml.html.fromstring("<html><head><link rel=canonical href='javascript:x'></head></html>"),

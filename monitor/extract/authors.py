@@ -2,15 +2,18 @@
 
 Sources, first that yields a person wins: a per-source byline selector, JSON-LD `author` (Person; Organization
 dropped), meta tags (`author`, `article:author`, `parsely-author`, `dc.creator`, `byl`…), byline elements
-(`rel=author`, `itemprop=author`, class/id "byline"/"author"), a "By …"/«بقلم …»/«نویسنده: …» line at the top of
-the body, then trafilatura's guess. Names are split ("X and Y", "X، Y"), cleaned of job titles, dates, e-mails and
-credentials, and outlet or agency names (`monitor/data/outlets.yaml`) and the site's own name are dropped.
-Word lists live in `monitor/data/bylines.yaml`.
+(`rel=author`, `itemprop=author`, class/id "byline"/"author"; author cards of related articles left out), a
+loose "By …" text near the headline, a "By …"/«بقلم …»/«نویسنده: …» line at the top of the body, then
+trafilatura's guess (two words or more). The winner is checked against the visible byline: co-authors it adds
+are kept, names it credits for other work ("Contributions from", "Photography by") are dropped. Names are split
+("X and Y", "X، Y"), cleaned of job titles, dates, e-mails and credentials, and outlet or agency names
+(`monitor/data/outlets.yaml`) and the site's own name are dropped. Word lists live in `monitor/data/bylines.yaml`.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +52,13 @@ _SEGMENT_SPLIT = re.compile(r"\s*(?:[,،|•·;/()]|\s[-–—]\s|\s[-–—]|^[
 # Anything but letters, marks, spaces, dots, hyphens, apostrophes and zero-width joiners rules out a name.
 _NOT_NAME_CHAR = re.compile(r"[^\w\s.\-'’\u200c\u200d]|[\d_]")
 _FIRST_LINES = 3
+# "… and Tom Caswell on December 21, 2023": a date after "on" ends a byline (GameSpot, CBS, many WordPress themes).
+_ON_DATE = re.compile(
+    r"\s+on\s+(?=\S*\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*\b)",
+    re.IGNORECASE,
+)
+# Byline elements sharing one class this many times are author cards of related articles, not the byline.
+_CARD_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class _Words:
     credentials: frozenset[str]
     joiner: re.Pattern[str]
     cut: re.Pattern[str]
+    credit: re.Pattern[str]
 
 
 def _alternation(words: list[str]) -> str:
@@ -79,6 +90,7 @@ def words() -> _Words:
         credentials=frozenset(normalize(w).replace(".", "") for w in raw["credentials"]),
         cut=re.compile(r"(?:^|\s)(?:" + _alternation(raw["cut_words"]) + r")(?!\w)", re.IGNORECASE),
         joiner=re.compile(r"(?:^|\s+)(?:" + _alternation(raw["separators"]) + r")\s+", re.IGNORECASE),
+        credit=re.compile(r"(?:^|\s)(?:" + _alternation(raw["credits"]) + r")(?!\w)\s*:?", re.IGNORECASE),
     )
 
 
@@ -109,9 +121,11 @@ def _trim_name(name: str, site_keys: set[str]) -> str:
 
 
 def _cut(segment: str) -> str:
-    """The part of a byline segment before a word like "Published" or "Updated"."""
+    """The part of a byline segment before a word like "Published" or "Updated", or "on <date>"."""
     found = words().cut.search(segment)
-    return segment[: found.start()] if found else segment
+    segment = segment[: found.start()] if found else segment
+    dated = _ON_DATE.search(segment)
+    return segment[: dated.start()] if dated else segment
 
 
 def _is_person(name: str, site_keys: set[str]) -> bool:
@@ -139,9 +153,15 @@ def _undouble(name: str) -> str:
     )
 
 
+def _before_credit(text: str) -> str:
+    """A byline without its credits for other work ("… Contributions from X", "… Photography by X")."""
+    found = words().credit.search(text)
+    return text[: found.start()] if found else text
+
+
 def split_byline(text: str, site_keys: set[str], min_words: int = 1) -> list[str]:
-    """Person names in one byline text, in order."""
-    text = _cut(_CONTACT.sub(" ", " ".join(text.split())))
+    """Person names in one byline text, in order (names credited for other work left out)."""
+    text = _cut(_CONTACT.sub(" ", " ".join(_before_credit(text).split())))
     names: list[str] = []
     for segment in _SEGMENT_SPLIT.split(_strip_prefix(text)):
         for part in words().joiner.split(_strip_prefix(segment)):
@@ -197,23 +217,48 @@ def _byline_region(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return region
 
 
-def _from_elements(doc: lxml.html.HtmlElement) -> list[str]:
-    """Short texts of byline/author elements near the headline (the whole page is trafilatura's job)."""
+def byline_elements(doc: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, str]]:
+    """Byline/author elements near the headline with their short texts (the whole page is trafilatura's job)."""
     region = _byline_region(doc)
     return _element_texts(region) if region is not None else []
 
 
-def _element_texts(region: lxml.html.HtmlElement) -> list[str]:
+def _element_texts(region: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, str]]:
     """Short texts of the byline/author elements in one region."""
-    out: list[str] = []
+    out: list[tuple[lxml.html.HtmlElement, str]] = []
     for el in _BYLINE_XPATH(region)[: _MAX_BYLINE_ELEMENTS * 2]:
         named = el.find(".//*[@itemprop='name']")
         text = " ".join(" ".join((named if named is not None else el).itertext()).split())
         if 3 <= len(text) <= _MAX_BYLINE_CHARS and not in_page_margins(el):
-            out.append(text)
+            out.append((el, text))
         if len(out) >= _MAX_BYLINE_ELEMENTS:
             break
     return out
+
+
+def main_byline(elements: list[tuple[lxml.html.HtmlElement, str]]) -> list[str]:
+    """Byline texts without author cards: a class on `_CARD_REPEATS` or more elements is a list of teasers."""
+    classes = Counter(el.get("class") for el, _ in elements if el.get("class"))
+    return [text for el, text in elements if classes[el.get("class")] < _CARD_REPEATS]
+
+
+def credited_elsewhere(texts: list[str], site_keys: set[str]) -> set[str]:
+    """Keys of names a byline credits for other work ("Contributions from X", "Photography by X")."""
+    keys: set[str] = set()
+    for text in texts:
+        for found in words().credit.finditer(text):
+            keys |= {_key(n) for n in split_byline(text[found.end() :], site_keys)}
+    return keys
+
+
+def visible_byline(texts: list[str], site_keys: set[str]) -> list[str]:
+    """Names of the first byline text near the headline that starts with "By" (or another prefix)."""
+    for text in texts:
+        if words().prefix.match(normalize(text)):
+            names = split_byline(text, site_keys, 2)
+            if names:
+                return names
+    return []
 
 
 def _from_text(text: str) -> list[str]:
@@ -233,11 +278,16 @@ def _site_keys(site_name: str | None) -> set[str]:
     return {name_key(n) for n in names} - {""}
 
 
+def _key(name: str) -> str:
+    """Comparison key of a person name ("Ayeesha-Walsh" equals "Ayeesha Walsh")."""
+    return name_key(name).replace(" ", "")
+
+
 def _dedupe(names: list[str]) -> list[str]:
-    """Drop repeated names (compared by name key, so "Ayeesha-Walsh" equals "Ayeesha Walsh")."""
+    """Drop repeated names (compared by name key)."""
     seen: dict[str, str] = {}
     for name in names:
-        key = name_key(name).replace(" ", "")
+        key = _key(name)
         if key not in seen:
             seen[key] = name
     return list(seen.values())
@@ -254,21 +304,61 @@ def extract_authors(
 ) -> list[str]:
     """Person names credited as authors of the page, deduplicated, in page order."""
     site_keys = _site_keys(site_name)
+    for raws in (_selected_texts(doc, byline_selector), _pattern_matches(byline_pattern, text)):
+        names = _names(raws, site_keys, 1)
+        if names:
+            return names  # the outlet's own configuration is taken as it is
+    elements = byline_elements(doc)
+    texts = [t for _, t in elements]
     # (source, fewest words per name): one-word names found in page text are too often noise.
     sources: list[tuple[Callable[[], list[str]], int]] = [
-        (lambda: _selected_texts(doc, byline_selector), 1),
-        (lambda: _pattern_matches(byline_pattern, text), 1),
         (lambda: json_ld_author_strings(doc), 1),
         (lambda: meta_author_strings(doc), 1),
-        (lambda: _from_elements(doc), 2),
+        (lambda: main_byline(elements), 2),
+        (lambda: _from_region_text(doc), 2),
         (lambda: _from_text(text), 2),
-        (lambda: [a for a in re.split(r"\s*;\s*", str(hints.get("author") or "")) if a], 1),
+        # trafilatura's guess: one-word guesses are section or topic links ("Manga", "Politics") too often
+        (lambda: [a for a in re.split(r"\s*;\s*", str(hints.get("author") or "")) if a], 2),
     ]
     for source, min_words in sources:
-        names = _dedupe([n for raw in source() for n in split_byline(raw, site_keys, min_words)])
+        names = _names(source(), site_keys, min_words)
         if names:
-            return names
+            return _reconciled(names, texts, site_keys)
     return []
+
+
+def _names(raws: list[str], site_keys: set[str], min_words: int) -> list[str]:
+    """Person names in several byline texts, deduplicated."""
+    return _dedupe([n for raw in raws for n in split_byline(raw, site_keys, min_words)])
+
+
+def _reconciled(names: list[str], texts: list[str], site_keys: set[str]) -> list[str]:
+    """Names checked against the visible byline: co-authors it adds kept, names it credits for other work dropped.
+
+    JSON-LD often lists only the first of several bylined authors (CNN, GameSpot), or every contributor with
+    the author (Future plc sites: "By A Contributions from B").
+    """
+    shown = visible_byline(texts, site_keys)
+    if len(shown) > len(names) and {_key(n) for n in names} <= {_key(n) for n in shown}:
+        names = shown
+    credited = credited_elsewhere(texts, site_keys)
+    return [n for n in names if _key(n) not in credited] or names
+
+
+def _from_region_text(doc: lxml.html.HtmlElement) -> list[str]:
+    """Loose "By …" texts near the headline that sit in no author element ("<small>…</small> by Jane Doe")."""
+    region = _byline_region(doc)
+    if region is None:
+        return []
+    out: list[str] = []
+    for el in region.iter(lxml.etree.Element):
+        linked = el.tag == "a" or next(el.iterancestors("a"), None) is not None
+        for chunk in (None if linked or el.tag in ("script", "style") else el.text, el.tail):
+            line = " ".join((chunk or "").split())
+            if 4 <= len(line) <= _MAX_BYLINE_CHARS and words().prefix.match(normalize(line)):
+                out.append(line)
+    # a capitalised name, so that a sentence starting with "by" or "door" is not read as a byline
+    return [line for line in out if all(not w[:1].islower() for w in _strip_prefix(line).split()[:2])]
 
 
 def _selected_texts(doc: lxml.html.HtmlElement, selector: str | None) -> list[str]:

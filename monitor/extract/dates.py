@@ -3,7 +3,9 @@
 Sources, first found wins: a per-source selector, JSON-LD (`datePublished`/`dateModified`, `@graph` included),
 meta tags, `<time datetime>`/itemprop, visible date text near the title or byline (Arabic, Persian, Turkish,
 Hebrew, English; Hijri and Jalali converted), the URL, then htmldate's guess that trafilatura already made
-(`hints["date"]`). A structured date whose calendar day contradicts both the URL and htmldate is skipped.
+(`hints["date"]`). A structured date whose calendar day contradicts both the URL and htmldate is skipped. A UTC
+timestamp is moved to the offset of a shown local time of the same instant, else to the source's configured zone,
+else to the zone of the host's country-code TLD (`monitor/extract/zones.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import lxml.etree
 import lxml.html
 
 from monitor.extract.datetext import is_update_label, parse_date_text
+from monitor.extract.zones import zone_for_url
 
 # Meta names/properties holding the publication date, most specific first (htmldate's and trafilatura's lists).
 _META_PUBLISHED = (
@@ -55,6 +58,9 @@ _MAX_VISIBLE_DATES = 4
 _RTL_LETTER = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 # A shown clock time has minute precision: allow this much between it and a structured timestamp.
 _CLOCK_SLACK = timedelta(minutes=2)
+# UTC offsets in use (IANA tz database): whole hours from -12 to +14 and these half/quarter hours, in minutes.
+_ODD_OFFSETS = (-570, -210, 210, 270, 330, 345, 390, 525, 570, 630, 765, 825)
+_REAL_OFFSETS = frozenset([60 * h for h in range(-12, 15)] + list(_ODD_OFFSETS))
 
 
 # One-entry cache: dates and authors both read the JSON-LD of the same parsed page, one page after another.
@@ -195,23 +201,26 @@ def _localise(found: datetime, visible: list[tuple[datetime, bool]], default_tz:
     """Move a UTC timestamp into the outlet's offset, read off a shown local time of the same instant or config."""
     if found.utcoffset() != timedelta(0):
         return found
-    for shown, _ in visible:
-        offset = _shown_offset(found, shown)
-        if offset is not None:
-            return found.astimezone(timezone(offset))
+    offset = next((o for o in (_shown_offset(found, shown) for shown, _ in visible) if o is not None), None)
+    if offset:  # a shown time in UTC (offset 0) says nothing about the outlet's zone
+        return found.astimezone(timezone(offset))
     return found.astimezone(default_tz) if default_tz is not None else found
 
 
 def _shown_offset(instant: datetime, shown: datetime) -> timedelta | None:
-    """The UTC offset under which `shown` (a wall-clock time on the page) is the UTC `instant`, if plausible."""
+    """The UTC offset under which `shown` (a wall-clock time on the page) is the UTC `instant`, if plausible.
+
+    A shown time equal to the instant gives offset 0; other shown times (an update, another story) match only
+    at an offset some zone uses, so "11:14" beside a 22:57 UTC instant does not make a +12:15 outlet.
+    """
     if shown.hour == shown.minute == 0:
         return None
     if shown.utcoffset():
         return shown.utcoffset() if abs(shown - instant) <= _CLOCK_SLACK else None
     delta = shown.replace(tzinfo=None) - instant.replace(tzinfo=None)
-    offset = timedelta(minutes=15 * round(delta / timedelta(minutes=15)))
-    close = abs(delta - offset) <= _CLOCK_SLACK and timedelta(0) < abs(offset) <= timedelta(hours=14)
-    return offset if close else None
+    minutes = 15 * round(delta / timedelta(minutes=15))
+    close = abs(delta - timedelta(minutes=minutes)) <= _CLOCK_SLACK and minutes in _REAL_OFFSETS
+    return timedelta(minutes=minutes) if close else None
 
 
 def date_from_url(url: str) -> date | None:
@@ -259,6 +268,7 @@ def extract_dates(
     date_format: str | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """(published_at, modified_at) of the page, timezone-aware in the outlet's own offset."""
+    default_tz = default_tz or zone_for_url(url)
     tz = default_tz or UTC
     now = datetime.now(UTC)
     selected = _from_selector(doc, date_selector, date_format, tz) if date_selector else None

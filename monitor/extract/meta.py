@@ -84,7 +84,9 @@ def read_meta(doc: lxml.html.HtmlElement, url: str) -> PageMeta:
             continue
         key = element.get("property") or element.get("name") or element.get("itemprop")
         if key and element.get("content") is not None:
-            meta.tags.setdefault(key.strip().lower(), []).append(clean(element.get("content")))
+            # RDFa allows several properties in one attribute: property="og:title dc:title"
+            for name in key.lower().split():
+                meta.tags.setdefault(name, []).append(clean(element.get("content")))
     return meta
 
 
