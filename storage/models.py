@@ -96,6 +96,9 @@ class Feed(Base):
     # Switched off (with the time) when the server sent a changed body under unchanged validators.
     conditional_get: Mapped[bool] = mapped_column(default=True, server_default=true())
     conditional_get_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When `monitor run --stale-alert` announced this feed's current stale episode (NULL: not stale, or not
+    # announced yet); kept here so a restarted scheduler does not announce it again.
+    stale_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     source: Mapped[Source] = relationship(back_populates="feeds")
 

@@ -222,6 +222,23 @@ class Store:
         """The feed URLs whose next poll time has passed or that were never polled."""
         return {url for url, at in self.poll_schedule(feed_urls).items() if at is None or at <= now}
 
+    def stale_announced(self) -> set[str]:
+        """URLs of the feeds whose current stale episode was already announced."""
+        with self.sessions() as session:
+            return set(session.scalars(select(Feed.url).where(Feed.stale_announced_at.is_not(None))))
+
+    def mark_stale_announced(self, announced: Iterable[str], recovered: Iterable[str]) -> None:
+        """Remember the feeds just announced as stale, and forget the ones that recovered."""
+        now = utcnow()
+        with self.transaction() as session:
+            for urls, value in ((list(recovered), None), (list(announced), now)):
+                for start in range(0, len(urls), URL_CHUNK):
+                    session.execute(
+                        update(Feed)
+                        .where(Feed.url.in_(urls[start : start + URL_CHUNK]))
+                        .values(stale_announced_at=value)
+                    )
+
     # -- entries ---------------------------------------------------------------------------------------------
 
     def known_keys(self, urls: Iterable[str]) -> set[str]:

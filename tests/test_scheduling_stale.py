@@ -15,6 +15,7 @@ from monitor.scheduling.stale import StaleAlerts, newly_stale
 from storage.models import utcnow
 from storage.queries import FeedHealth
 from storage.store import Store
+from tests.test_store_backends import FakeSource
 
 
 def row(url: str, stale: bool | None) -> FeedHealth:
@@ -47,12 +48,43 @@ def test_stale_feeds_are_announced_once_and_retried_after_a_failure(
 
     httpserver.expect_request("/hook", method="POST").respond_with_handler(handler)
     alerts = StaleAlerts([f"webhook:{httpserver.url_for('/hook')}"], env={})
-    store = Store.from_url(sqlite_url)
+    store = synced_store(sqlite_url)
     assert alerts.check(store) == 1 and received == []  # the receiver failed: not marked announced
     assert alerts.check(store) == 1 and len(received) == 1  # tried again after the next cycle
     assert "https://levant.example/rss" in json.dumps(received[0])
     assert alerts.check(store) == 0  # announced once per stale episode
     store.engine.dispose()
+
+
+def test_a_restarted_scheduler_does_not_announce_a_feed_again(
+    httpserver: HTTPServer, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [row("https://levant.example/rss", True), row("https://pars.example/rss", False)]
+    monkeypatch.setattr(stale_module, "feed_health", lambda session: rows)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("")
+    channel = f"webhook:{httpserver.url_for('/hook')}"
+    store = synced_store(sqlite_url)
+    assert StaleAlerts([channel], env={}).check(store) == 1
+    assert StaleAlerts([channel], env={}).check(store) == 0  # a new process reads what was announced
+    assert store.stale_announced() == {"https://levant.example/rss"}
+    rows[0] = row("https://levant.example/rss", False)  # recovered: forgotten, so the next episode is new
+    assert StaleAlerts([channel], env={}).check(store) == 0 and store.stale_announced() == set()
+    rows[0] = row("https://levant.example/rss", True)
+    assert StaleAlerts([channel], env={}).check(store) == 1
+    assert len(httpserver.log) == 2
+    store.engine.dispose()
+
+
+def synced_store(url: str) -> Store:
+    """A store holding the two feeds the tests' health rows name."""
+    store = Store.from_url(url)
+    store.sync_sources(
+        [
+            FakeSource(id="levant", feeds=["https://levant.example/rss"]),
+            FakeSource(id="pars", feeds=["https://pars.example/rss"]),
+        ]
+    )
+    return store
 
 
 def test_run_refuses_a_bad_stale_channel(tmp_path: Any) -> None:

@@ -1,7 +1,8 @@
 """Stale-source alerts for `monitor run --stale-alert CHANNEL`: a source whose feed stopped bringing new items
 (the `stale` flag of `monitor sources status`) is announced once through the alert channels, and again only
-after it has recovered and gone stale anew. The state is the scheduler's memory: after a restart a feed still
-stale is announced once more. A failed delivery is tried again after the next cycle."""
+after it has recovered and gone stale anew. What was announced is kept in the database (`feeds.stale_announced_at`),
+so a restarted scheduler does not announce a feed that is still stale again. A failed delivery is tried again
+after the next cycle."""
 
 from __future__ import annotations
 
@@ -45,18 +46,17 @@ class StaleAlerts:
     def __init__(self, channels: Sequence[str], env: Mapping[str, str] | None = None) -> None:
         self.channels = list(channels)
         self.env = os.environ if env is None else env
-        self.announced: set[str] = set()
 
     def check(self, store: Store) -> int:
         """Send one message per channel listing the newly stale feeds; how many feeds it announced."""
         if not self.channels:
             return 0
+        announced = store.stale_announced()
         with store.sessions() as session:
-            fresh, now_stale = newly_stale(feed_health(session), self.announced)
-        self.announced &= now_stale
+            fresh, now_stale = newly_stale(feed_health(session), announced)
         views = [stale_view(r) for r in fresh]
-        if views and all(self._send(channel, views) for channel in self.channels):
-            self.announced |= {r.feed_url for r in fresh}
+        sent = bool(views) and all(self._send(channel, views) for channel in self.channels)
+        store.mark_stale_announced([r.feed_url for r in fresh] if sent else [], announced - now_stale)
         return len(fresh)
 
     def _send(self, channel: str, views: list[AlertView]) -> bool:
