@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Seconds between the background thread's passive WAL checkpoints (see BackgroundCheckpoints).
 CHECKPOINT_EVERY = 0.5
+# A WAL file past this size is reset by a TRUNCATE checkpoint (passive ones never reset it under steady writes).
+WAL_RESET_BYTES = 64 * 1024 * 1024
 logger = logging.getLogger("monitor.db")
 
 
@@ -58,6 +61,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def _size(path: Path) -> int:
+    """A file's size, 0 when it does not exist."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
     """Switch off SQLite's automatic checkpoint on a new connection."""
     dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -67,12 +78,20 @@ class BackgroundCheckpoints:
     """SQLite's automatic WAL checkpoint runs inside whichever commit crosses 1,000 pages, so that write waits
     for it (the dedup benchmark's p99 at 1M fingerprints: ~10 ms instead of ~1.5 ms). While started, this
     engine's connections skip it and a daemon thread runs a PASSIVE checkpoint (which never blocks writers)
-    every CHECKPOINT_EVERY seconds; other processes keep the automatic one. A no-op for other backends."""
+    every CHECKPOINT_EVERY seconds; other processes keep the automatic one. A no-op for other backends.
 
-    def __init__(self, engine: Engine, every: float = CHECKPOINT_EVERY) -> None:
-        self.engine, self.every = engine, every
+    A passive checkpoint copies pages back but cannot restart the WAL while writers keep appending to it: under a
+    steady crawl the file grew as large as the data written (1.2 GB in six minutes). So when the WAL passes
+    `wal_limit` bytes the thread runs one TRUNCATE checkpoint, which waits for the current writer (the busy
+    timeout), copies the few pages left and empties the file; writers wait for it only that once."""
+
+    def __init__(
+        self, engine: Engine, every: float = CHECKPOINT_EVERY, wal_limit: int = WAL_RESET_BYTES
+    ) -> None:
+        self.engine, self.every, self.wal_limit = engine, every, wal_limit
         self.path = engine.url.database if engine.dialect.name == "sqlite" else None
         self.done = 0
+        self.resets = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -89,11 +108,23 @@ class BackgroundCheckpoints:
     def _run(self) -> None:
         """Checkpoint until stopped; on an error give checkpoints back to the writers rather than let the WAL grow."""
         assert self.path is not None
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        )
+        wal = Path(self.path + "-wal")
         try:
             while not self._stop.wait(self.every):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 self.done += 1
+                if _size(wal) > self.wal_limit:
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if busy:
+                        logger.warning("WAL reset postponed: a reader kept %s busy", self.path)
+                    else:
+                        self.resets += 1
         except sqlite3.Error as exc:
             logger.warning("background WAL checkpoints stopped (%s); writers checkpoint again", exc)
             event.remove(self.engine, "connect", _no_autocheckpoint)
