@@ -208,6 +208,22 @@ def test_url_and_htmldate_hint_are_fallbacks() -> None:
     assert extract_dates(_doc(), "https://e.org/x", hints={}, default_tz=None) == (None, None)
 
 
+def test_url_month_rules_out_a_guess_and_a_definition_list_shows_the_date() -> None:
+    """A press-release archive: /YYYY/MM/ in the URL, the date in <dd>, htmldate's guess from elsewhere."""
+    doc = _doc(
+        body='<div><div><h1>Heart study</h1><dl><dt>Date:</dt><dd id="date_posted">December 13, 2023</dd></dl>'
+        "</div><p>Story text.</p></div>"
+    )
+    url = "https://e.org/releases/2023/12/231213112457.htm"
+    published, _ = extract_dates(doc, url, hints={"date": "2024-02-17"}, default_tz=None)
+    assert published == datetime(2023, 12, 13, tzinfo=UTC)
+    # Without a month in the URL the guess stands (it may be right: nothing contradicts it).
+    published, _ = extract_dates(
+        doc, "https://e.org/releases/x.htm", hints={"date": "2024-02-17"}, default_tz=None
+    )
+    assert published == datetime(2024, 2, 17, tzinfo=UTC)
+
+
 def test_date_selector_and_format() -> None:
     doc = _doc(body='<div class="stamp">11-05-2024</div><div class="date">1 January 2020</div>')
     published, _ = extract_dates(

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 import lxml.etree
 import lxml.html
@@ -38,7 +39,7 @@ _META_MODIFIED = (
 # JSON-LD types that describe the article itself (schema.org Article subtypes and WebPage as a last resort).
 _ARTICLE_TYPE = re.compile(r"article|posting|report|news|blog|webpage|creativework", re.I)
 # Class/id words of elements showing a date (htmldate's DATE_EXPRESSIONS, trimmed) plus Arabic-site usage.
-_DATE_TAGS = ("span", "div", "p", "time", "li", "small", "em", "abbr", "header")
+_DATE_TAGS = ("span", "div", "p", "time", "li", "small", "em", "abbr", "header", "dd")
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|meta|tarikh", re.I)
 _LD_SCRIPTS = lxml.etree.XPath("//script[@type='application/ld+json']")
 _DATETIME_ELEMENTS = lxml.etree.XPath("//*[@datetime][not(self::meta)]")
@@ -52,6 +53,8 @@ _URL_DATE_SEP = re.compile(
     r"/(20\d{2}|19\d{2})[/_\-](0?[1-9]|1[0-2])[/_\-](0?[1-9]|[12]\d|3[01])(?:/|[_\-]|$)"
 )
 _URL_DATE_COMPACT = re.compile(r"(?<![\d])(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)")
+# A year and month directory without a day (/2023/12/slug, WordPress and press-release archives).
+_URL_MONTH = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/")
 _MAX_VISIBLE_TEXT = 120
 _MAX_VISIBLE_DATES = 4
 # Arabic, Persian and Hebrew letters (Unicode blocks Hebrew, Arabic, Arabic Supplement, Arabic presentation forms).
@@ -235,6 +238,12 @@ def date_from_url(url: str) -> date | None:
     return None
 
 
+def month_from_url(url: str) -> tuple[int, int] | None:
+    """(year, month) of a /YYYY/MM/ directory in the URL path."""
+    found = _URL_MONTH.search(urlsplit(url).path)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def _from_hint(hints: dict[str, Any], tz: tzinfo) -> datetime | None:
     """htmldate's YYYY-MM-DD guess (made by trafilatura) as midnight in `tz`."""
     value = hints.get("date")
@@ -301,7 +310,10 @@ def _fallback(
     shown = [d for d, is_update in visible if not is_update]
     day_only = [_url_datetime(url, tz), _from_hint(hints, tz)]
     ordered = [*shown[:1], *day_only] if trust_shown else [*day_only, *shown[:1]]
-    found = next((d for d in ordered if _plausible(d, now)), None)
+    month = month_from_url(url)
+    found = next(
+        (d for d in ordered if _plausible(d, now) and (month is None or _in_month(d, month))), None
+    )
     if found is None:
         return None
     return next((d for d in shown if d.date() == found.date() and d.time() != time(0)), found)
@@ -336,15 +348,29 @@ def _url_datetime(url: str, tz: tzinfo) -> datetime | None:
 def _first_structured(
     doc: lxml.html.HtmlElement, url: str, tz: tzinfo, now: datetime
 ) -> tuple[datetime | None, list[datetime | None]]:
-    """First plausible structured publication date (within a day of the URL's date, if any), and modified ones."""
+    """First plausible structured publication date (within a day of the URL's date, or of its /YYYY/MM/ month,
+    if it has either), and modified ones."""
     url_day = date_from_url(url)
+    url_month = None if url_day else month_from_url(url)
     modified: list[datetime | None] = []
     for source in (_from_json_ld, _from_meta, _from_time_elements):
         found, changed = source(doc, tz)
         modified.append(changed)
-        if found is not None and _plausible(found, now) and (url_day is None or _near(found, url_day)):
+        if (
+            found is not None
+            and _plausible(found, now)
+            and (url_day is None or _near(found, url_day))
+            and (url_month is None or _in_month(found, url_month))
+        ):
             return found, modified
     return None, modified
+
+
+def _in_month(found: datetime, month: tuple[int, int]) -> bool:
+    """In that month, or within a day of it (time-zone shifts move the calendar day)."""
+    first = date(*month, 1)
+    after = date(month[0] + month[1] // 12, month[1] % 12 + 1, 1)
+    return first - timedelta(days=1) <= found.date() <= after
 
 
 def _near(found: datetime, day: date) -> bool:
