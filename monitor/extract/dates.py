@@ -312,7 +312,12 @@ def _fallback(
     ordered = [*shown[:1], *day_only] if trust_shown else [*day_only, *shown[:1]]
     month = month_from_url(url)
     found = next(
-        (d for d in ordered if _plausible(d, now) and (month is None or _in_month(d, month))), None
+        (
+            d
+            for d in ordered
+            if d is not None and _plausible(d, now) and (month is None or _in_month(d, month))
+        ),
+        None,
     )
     if found is None:
         return None
