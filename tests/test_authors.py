@@ -9,7 +9,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from monitor.extract.authors import extract_authors, split_byline
+from monitor.extract.authors import extract_authors, meta_author_strings, split_byline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 
@@ -192,3 +192,9 @@ def test_headline_link_starting_with_by_is_not_a_byline() -> None:
 
 def test_one_word_trafilatura_guess_is_ignored() -> None:
     assert extract_authors(_doc(), text="", hints={"author": "Manga"}, site_name=None) == []
+
+
+def test_meta_author_with_several_rdfa_properties_counts_for_each() -> None:
+    doc = _doc(head='<meta property="og:type article:author" content="Rana Haddad">')
+    assert meta_author_strings(doc) == ["Rana Haddad"]
+    assert meta_author_strings(_doc(head='<meta property="article:author" content="https://fb.com/x">')) == []

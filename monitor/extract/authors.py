@@ -199,10 +199,14 @@ def meta_author_strings(doc: lxml.html.HtmlElement) -> list[str]:
     """Author strings from meta tags (URLs, e.g. Facebook profile links in article:author, skipped)."""
     found: dict[str, list[str]] = {}
     for meta in doc.iter("meta"):
-        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").strip().lower()
+        key = meta.get("name") or meta.get("property") or meta.get("itemprop") or ""
         content = (meta.get("content") or "").strip()
-        if key in _META_AUTHOR and content and "://" not in content:
-            found.setdefault(key, []).append(content)
+        if not content or "://" in content:
+            continue
+        # RDFa allows several properties in one attribute (property="dc:creator article:author"), as read_meta.
+        for name in key.lower().split():
+            if name in _META_AUTHOR:
+                found.setdefault(name, []).append(content)
     return next((found[k] for k in _META_AUTHOR if k in found), [])
 
 
