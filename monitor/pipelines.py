@@ -241,15 +241,17 @@ class StorePipeline(_StorePipeline):
             self.stats.inc_value("monitor/articles/duplicate")
         if stored.revision and not stored.created:
             self.stats.inc_value("monitor/articles/revised")
-        self.store.mark_entries(item.entry.entry_url, "stored")
         return stored
 
     async def _save(self, item: ArticleItem) -> StoredArticle:
-        """save_article with bounded retries on connection errors; then stop the crawl loudly."""
+        """save_article, then the feed entry marked stored, with bounded retries on connection errors; then stop
+        the crawl loudly. A retry after the article was saved finds it stored (save_article is idempotent)."""
         delay = self.delay
         for attempt in range(self.retries + 1):
             try:
-                return self.store.save_article(item)
+                stored = self.store.save_article(item)
+                self.store.mark_entries(item.entry.entry_url, "stored")
+                return stored
             except (OperationalError, DBAPIError) as exc:
                 if not _is_disconnect(exc) or attempt == self.retries:
                     self._stop(f"database write failed for {item.fetched_url}: {exc}")

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from monitor import pipelines
 from monitor.pipelines import StorePipeline, _is_disconnect
 from storage import migrate
-from storage.models import ArticleRow, ArticleURL
+from storage.models import ArticleRow, ArticleURL, FeedEntry
 from storage.store import Store
 from tests.test_store_backends import FakeSource, make_item
 
@@ -117,13 +117,16 @@ def test_connection_terminated_mid_write_is_retried_not_lost(postgres_url: str) 
     store.engine.dispose()
 
 
-def _terminate_first_article_insert(store: Store, admin: Any) -> list[int]:
-    """Kill the store's own backend the first time it inserts an article (a server restart, as seen by it)."""
+def _terminate_first_article_insert(
+    store: Store, admin: Any, prefix: str = "INSERT INTO articles"
+) -> list[int]:
+    """Kill the store's own backend the first time it runs a statement starting with `prefix` (by default:
+    inserts an article), a server restart as seen by it."""
     killed: list[int] = []
 
     @event.listens_for(store.engine, "before_cursor_execute")
     def terminate(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("INSERT INTO articles") and not killed:
+        if statement.startswith(prefix) and not killed:
             pid = cursor.connection.info.backend_pid
             with admin.connect() as other:
                 other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -154,6 +157,33 @@ def test_store_pipeline_retries_after_the_connection_dies(
     assert killed and stored.created
     assert crawler.stats.get_value("monitor/db/retries") == 1
     assert _count(pipeline.store, ArticleRow) == 1
+    admin.dispose()
+    pipeline.store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_store_pipeline_retries_marking_the_entry_after_the_connection_dies(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The article was saved, then the connection died before its feed entry was marked: the retry finds the
+    article stored (not a second row) and marks the entry."""
+    migrate.upgrade(postgres_url)
+    monkeypatch.setattr(pipelines, "sleep", _no_wait)
+    crawler = get_crawler(settings_dict={"MONITOR_DATABASE_URL": postgres_url})
+    crawler.stats.open_spider()
+    pipeline = StorePipeline(crawler)
+    pipeline.store.sync_sources([FakeSource()])
+    item = make_item(1)
+    pipeline.store.record_entries([item.entry])
+    admin = create_engine(
+        make_url(postgres_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+    )
+    killed = _terminate_first_article_insert(pipeline.store, admin, prefix="UPDATE feed_entries")
+    asyncio.run(pipeline._save(item))
+    assert killed and crawler.stats.get_value("monitor/db/retries") == 1
+    assert _count(pipeline.store, ArticleRow) == 1
+    with pipeline.store.sessions() as session:
+        assert session.execute(select(FeedEntry.status, FeedEntry.attempts)).one() == ("stored", 1)
     admin.dispose()
     pipeline.store.engine.dispose()
 
