@@ -11,12 +11,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
 
 from monitor.dedup.settings import DedupSettings
 from monitor.textnorm import normalize
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 # Word tokens as in the evaluation corpus' body metric (Unicode `\w+`); Arabic letters are `\w` too.
 _WORD = re.compile(r"\w+")
@@ -80,11 +83,17 @@ def shingle_hashes(tokens: list[str], size: int) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _template(num_perm: int, seed: int) -> MinHash:
     """An empty MinHash whose permutations are computed once per (num_perm, seed)."""
+    # Imported here: datasketch's package imports its LSH modules and SciPy (~0.7 s, ~30 MB), which a crawl
+    # that stores nothing (an unchanged cycle) and most CLI commands never need.
+    from datasketch import MinHash
+
     return MinHash(num_perm=num_perm, seed=seed, scheme=MINHASH_SCHEME)
 
 
 def minhash(hashes: np.ndarray, settings: DedupSettings) -> MinHash:
     """A MinHash of 32-bit shingle hashes with the settings' permutations (datasketch `update_batch`)."""
+    from datasketch import MinHash
+
     template = _template(settings.num_perm, settings.seed)
     mh = MinHash(
         num_perm=settings.num_perm, permutations=template.permutations, scheme=MINHASH_SCHEME, hashfunc=int
