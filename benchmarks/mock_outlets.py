@@ -9,6 +9,7 @@ merges two of them. Feeds are RSS 2.0 with a strong ETag and Last-Modified, so a
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -296,8 +297,11 @@ def article_page(base: str, outlet: int, index: int) -> bytes:
     ).encode()
 
 
+@functools.lru_cache(maxsize=20_000)
 def feed(base: str, outlet: int, articles: int) -> bytes:
-    """RSS 2.0 feed of outlet `outlet` listing its `articles` pages."""
+    """RSS 2.0 feed of outlet `outlet` listing its `articles` pages. Cached: a real server answers a conditional
+    GET from a stored ETag, while generating the text of 20 articles for their titles took ~5 ms a request,
+    which the second cycle of the cycles benchmark paid in wall time."""
     items = []
     for index in range(articles):
         title, _ = article_text(outlet, index)
