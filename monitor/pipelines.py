@@ -245,11 +245,13 @@ class StorePipeline(_StorePipeline):
 
     async def _save(self, item: ArticleItem) -> StoredArticle:
         """save_article, then the feed entry marked stored, with bounded retries on connection errors; then stop
-        the crawl loudly. A retry after the article was saved finds it stored (save_article is idempotent)."""
+        the crawl loudly. A connection lost after the save retries only the marking."""
         delay = self.delay
+        stored: StoredArticle | None = None
         for attempt in range(self.retries + 1):
             try:
-                stored = self.store.save_article(item)
+                if stored is None:
+                    stored = self.store.save_article(item)
                 self.store.mark_entries(item.entry.entry_url, "stored")
                 return stored
             except (OperationalError, DBAPIError) as exc:
