@@ -25,6 +25,7 @@ import lxml.html
 import yaml
 
 from monitor.extract.dates import in_page_margins, json_ld_articles
+from monitor.extract.meta import meta_tags
 from monitor.extract.names import lookup, name_key
 from monitor.textnorm import normalize
 
@@ -197,17 +198,12 @@ def json_ld_author_strings(doc: lxml.html.HtmlElement) -> list[str]:
 
 def meta_author_strings(doc: lxml.html.HtmlElement) -> list[str]:
     """Author strings from meta tags (URLs, e.g. Facebook profile links in article:author, skipped)."""
-    found: dict[str, list[str]] = {}
-    for meta in doc.iter("meta"):
-        key = meta.get("name") or meta.get("property") or meta.get("itemprop") or ""
-        content = (meta.get("content") or "").strip()
-        if not content or "://" in content:
-            continue
-        # RDFa allows several properties in one attribute (property="dc:creator article:author"), as read_meta.
-        for name in key.lower().split():
-            if name in _META_AUTHOR:
-                found.setdefault(name, []).append(content)
-    return next((found[k] for k in _META_AUTHOR if k in found), [])
+    tags = meta_tags(doc)
+    for key in _META_AUTHOR:
+        found = [content for content in tags.get(key, ()) if content and "://" not in content]
+        if found:
+            return found
+    return []
 
 
 def _byline_region(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:

@@ -73,20 +73,27 @@ def parse_jsonld(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
     return objects
 
 
-def read_meta(doc: lxml.html.HtmlElement, url: str) -> PageMeta:
-    """Collect `<meta>` contents by name/property/itemprop, JSON-LD and `<link rel=canonical>`."""
-    meta = PageMeta(url=url, jsonld=parse_jsonld(doc))
-    for element in doc.iter("meta", "link"):
-        if element.tag == "link":
-            rel = (element.get("rel") or "").lower().split()
-            if "canonical" in rel and element.get("href") and meta.canonical_href is None:
-                meta.canonical_href = element.get("href")
-            continue
+def meta_tags(doc: lxml.html.HtmlElement) -> dict[str, list[str]]:
+    """`<meta>` contents (whitespace collapsed) by lower-cased property/name/itemprop, in page order."""
+    tags: dict[str, list[str]] = {}
+    for element in doc.iter("meta"):
         key = element.get("property") or element.get("name") or element.get("itemprop")
-        if key and element.get("content") is not None:
+        content = element.get("content")
+        if key and content is not None:
             # RDFa allows several properties in one attribute: property="og:title dc:title"
             for name in key.lower().split():
-                meta.tags.setdefault(name, []).append(clean(element.get("content")))
+                tags.setdefault(name, []).append(clean(content))
+    return tags
+
+
+def read_meta(doc: lxml.html.HtmlElement, url: str) -> PageMeta:
+    """Collect `<meta>` contents by name/property/itemprop, JSON-LD and `<link rel=canonical>`."""
+    meta = PageMeta(url=url, tags=meta_tags(doc), jsonld=parse_jsonld(doc))
+    for element in doc.iter("link"):
+        rel = (element.get("rel") or "").lower().split()
+        if "canonical" in rel and element.get("href"):
+            meta.canonical_href = element.get("href")
+            break
     return meta
 
 
