@@ -134,12 +134,13 @@ class Store:
         database (upsert; nothing deleted; a URL moved to another kind takes the new kind). Reads what is
         stored first and writes only what differs, so an unchanged sources file costs two queries."""
         with self.transaction() as session:
-            stored = {row[0]: tuple(row[1:]) for row in session.execute(select(Source.id, *_SOURCE_FIELDS))}
+            columns = [getattr(Source, name) for name in _SOURCE_FIELDS]
+            stored = {row[0]: tuple(row[1:]) for row in session.execute(select(Source.id, *columns))}
             kinds: dict[str, str] = {url: kind for url, kind in session.execute(select(Feed.url, Feed.kind))}
             changed_sources, changed_feeds = [], []
             for src in sources:
                 values = _source_values(src)
-                if stored.get(src.id) != tuple(values[c.key] for c in _SOURCE_FIELDS):
+                if stored.get(src.id) != tuple(values.values()):
                     changed_sources.append({"id": src.id, **values})
                 for kind, url, _ in src.polled():
                     if kinds.get(str(url)) != kind:
@@ -147,7 +148,7 @@ class Store:
             now = utcnow()
             if changed_sources:
                 stmt = self._insert(session, Source.__table__)
-                update = {c.key: stmt.excluded[c.key] for c in _SOURCE_FIELDS} | {"updated_at": now}
+                update = {name: stmt.excluded[name] for name in _SOURCE_FIELDS} | {"updated_at": now}
                 rows = [row | {"created_at": now, "updated_at": now} for row in changed_sources]
                 session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update), rows)
             if changed_feeds:
@@ -448,27 +449,15 @@ class Store:
             session.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
 
 
-# The mirrored columns of a configured source, in the order _source_values gives them.
-_SOURCE_FIELDS = (
-    Source.name,
-    Source.language,
-    Source.country,
-    Source.timezone,
-    Source.homepage,
-    Source.enabled,
-)
+# The columns of `sources` that mirror a configured source's fields of the same names.
+_SOURCE_FIELDS = ("name", "language", "country", "timezone", "homepage", "enabled")
 
 
 def _source_values(src: SourceLike) -> dict[str, Any]:
-    """The stored form of a configured source's mirrored fields."""
-    return {
-        "name": src.name,
-        "language": src.language,
-        "country": src.country,
-        "timezone": src.timezone,
-        "homepage": str(src.homepage) if src.homepage else None,
-        "enabled": src.enabled,
-    }
+    """The stored form of a configured source's mirrored fields (the homepage URL as text)."""
+    values = {name: getattr(src, name) for name in _SOURCE_FIELDS}
+    values["homepage"] = str(src.homepage) if src.homepage else None
+    return values
 
 
 def _state(feed: Feed) -> FeedState:
