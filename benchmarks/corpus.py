@@ -27,7 +27,8 @@ _BY = re.compile(r"^\s*by\s+", re.I)
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One corpus page with whatever gold its dataset provides (None = not annotated)."""
+    """One corpus page with whatever gold its dataset provides (None = not annotated; a `date` of "" = the
+    gold says the page has no publication date, so only "no date" is right)."""
 
     dataset: str
     page_id: str
@@ -121,6 +122,12 @@ def load_newspaper4k(root: Path) -> Iterator[Page]:
             )  # fmt: skip
 
 
+def gold_date(value: object) -> str:
+    """A Media Cloud gold date: "YYYY-MM-DD", or "" where the gold is NaN (a page with no publication date:
+    a home page, a registry entry)."""
+    return value if isinstance(value, str) else ""
+
+
 def load_mediacloud(root: Path) -> Iterator[Page]:
     """Media Cloud 2020 sample (htmldate's test set): publication dates only."""
     folder = root / "htmldate_mediacloud2020"
@@ -128,7 +135,7 @@ def load_mediacloud(root: Path) -> Iterator[Page]:
     for url, item in sorted(gold.items()):
         path = folder / "html" / f"{item['file']}.gz"
         if path.exists():
-            yield Page("mediacloud", item["file"], url, path, date=item["date"])
+            yield Page("mediacloud", item["file"], url, path, date=gold_date(item["date"]))
 
 
 def load_readability(root: Path) -> Iterator[Page]:

@@ -29,6 +29,7 @@ import lxml.html
 import trafilatura
 from trafilatura.utils import decode_file
 
+from benchmarks.corpus import gold_date
 from monitor.extract.attribution import extract_attribution
 from monitor.extract.authors import extract_authors, split_byline
 from monitor.extract.dates import extract_dates
@@ -83,7 +84,9 @@ def load_pages(corpus: Path) -> Iterator[Page]:
     for url, gold in json.loads((mc / "eval_mediacloud_2020.json").read_text("utf-8")).items():
         if not (mc / "html" / f"{gold['file']}.gz").exists():
             continue
-        yield Page("mediacloud2020", url, _read(mc / "html" / f"{gold['file']}.gz"), gold["date"], None)
+        yield Page(
+            "mediacloud2020", url, _read(mc / "html" / f"{gold['file']}.gz"), gold_date(gold["date"]), None
+        )
 
 
 def _norm_name(name: str) -> str:
@@ -115,7 +118,7 @@ def measure(page: Page, tally: Tally) -> None:
     tally.cpu += time.process_time() - start
     tally.pages += 1
     ours = published.date().isoformat() if published else None
-    gold = None if page.date in ("", "nan") else page.date  # "nan": the page has no date
+    gold = page.date or None  # "": the page has no publication date
     tally.date_ok += ours == gold
     tally.either_ok += ours == gold or (modified is not None and modified.date().isoformat() == gold)
     tally.base_date_ok += (meta.get("date") or None) == gold
