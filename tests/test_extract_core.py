@@ -294,6 +294,35 @@ def test_teaser_list_page_is_an_index_page() -> None:
     assert not article.is_article and article.not_article_reason == "index_page"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://radio.example.ie/",
+        "https://e.org",
+        "https://e.org/en/",
+        "https://e.org/fa",
+        "https://e.org/index.php",
+    ],
+)
+def test_front_page_is_an_index_page_without_dates(url: str) -> None:
+    """A site's front page is no article however much text it shows, and its teasers' dates are not its own."""
+    html = (
+        "<html><head><title>Radio Example</title></head><body><h1>Today on Radio Example</h1>"
+        f"<p>{STORY * 4}</p><p>Posted 1 January 2020</p><footer>© 2020 Radio Example</footer></body></html>"
+    )
+    article = extract_article(html, url)
+    assert not article.is_article and article.not_article_reason == "index_page"
+    assert article.published_at is None and article.modified_at is None
+
+
+def test_front_page_marked_as_article_is_still_an_index_and_deep_pages_stay_articles() -> None:
+    html = f"<html><body><article><h1>Budget passes after a long night</h1><p>{STORY * 4}</p></article></body></html>"
+    marked = html.replace("<html>", "<html><head><meta property='og:type' content='article'></head>")
+    assert extract_article(marked, "https://e.org/").not_article_reason == "index_page"
+    assert extract_article(html, "https://e.org/en/budget-passes").is_article
+    assert extract_article(html, "https://e.org/2024/11/budget").is_article
+
+
 def test_article_with_related_headlines_stays_article() -> None:
     html = (
         f"<html><body><article><h1>Budget passes</h1><p>{STORY * 3}</p><p>{STORY * 2}</p>"

@@ -150,7 +150,8 @@ def extract_article(
     )
     text = "\n".join(lines)
     reason = not_article_reason(doc, raw, meta, title, text)
-    published, modified = dates.extract_dates(
+    # A front page or story list has no publication date of its own (its dates are its teasers').
+    published, modified = (None, None) if reason == "index_page" else dates.extract_dates(
         doc, url, hints=hints, default_tz=default_tz,
         date_selector=overrides.date_selector, date_format=overrides.date_format,
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import lxml.html
 
@@ -45,6 +46,8 @@ _HEADLINE_XPATH = (
     "[not(ancestor::nav or ancestor::aside or ancestor::footer or ancestor::header)]"
 )
 TEASER_MAX_CHARS = 600
+# A site's front page (whatever its text or og:type) is an index: "/", "/index.php", "/en/", "/fa", "/ar/index.html".
+_ROOT_PATH = re.compile(r"/?(?:[a-z]{2}(?:-[a-z]{2})?/?)?(?:(?:index|default|home)\.\w{2,5})?", re.I)
 # An article needs at least a few sentences; shorter bodies are "empty" unless og:type says article.
 MIN_WORDS = 25
 # Hiragana, katakana, CJK ideographs and Hangul syllables.
@@ -132,8 +135,16 @@ def teaser_word_share(doc: lxml.html.HtmlElement, text: str) -> float:
     return inside / total
 
 
+def is_site_root(url: str) -> bool:
+    """True for a site's front page: "/", "/index.html", or a bare language section ("/en/", "/ar")."""
+    path = urlsplit(url).path
+    return _ROOT_PATH.fullmatch(path) is not None
+
+
 def index_reason(doc: lxml.html.HtmlElement, meta: PageMeta, text: str, words: int) -> str | None:
-    """'index_page' when the page is a list of links with little running text."""
+    """'index_page' for a site's front page, or a page that is a list of links with little running text."""
+    if is_site_root(meta.url):  # even when it says og:type=article, as sites stamping that on every page do
+        return "index_page"
     if words >= INDEX_MAX_WORDS or (meta.first("og:type") or "").lower() == "article":
         return None
     if max(linked_line_share(doc, text), teaser_word_share(doc, text)) >= INDEX_LINK_SHARE:
