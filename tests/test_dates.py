@@ -16,7 +16,7 @@ from hijridate import Gregorian
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.extract.dates import date_from_url, extract_dates
+from monitor.extract.dates import date_from_url, extract_dates, page_offset
 from monitor.extract.datetext import MONTHS_FILE, is_update_label, parse_date_text
 from monitor.extract.zones import zone_for_url
 
@@ -50,13 +50,18 @@ def _doc(head: str = "", body: str = "") -> lxml.html.HtmlElement:
         ),
         ("17/11/2024 - 22:15", datetime(2024, 11, 17, 22, 15, tzinfo=UTC)),
         ("17 نوفمبر 2024 الساعة 10:30 بتوقيت مكة", datetime(2024, 11, 17, 10, 30, tzinfo=PLUS3)),
+        ("投稿日：2024年11月17日 22:10", datetime(2024, 11, 17, 22, 10, tzinfo=UTC)),
+        ("2024年11月17日", datetime(2024, 11, 17, tzinfo=UTC)),
+        ("2024년 11월 17일", datetime(2024, 11, 17, tzinfo=UTC)),
     ],
 )
 def test_parse_date_text_examples(text: str, expected: datetime) -> None:
     assert parse_date_text(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "Updated 5 hours ago", "ربيع الأول", "31 February 2024", "Room 12/40"])
+@pytest.mark.parametrize(
+    "text", ["", "Updated 5 hours ago", "ربيع الأول", "31 February 2024", "Room 12/40", "2024年13月1日"]
+)
 def test_parse_date_text_rejects_non_dates(text: str) -> None:
     assert parse_date_text(text) is None
 
@@ -208,6 +213,16 @@ def test_url_and_htmldate_hint_are_fallbacks() -> None:
     assert extract_dates(_doc(), "https://e.org/x", hints={}, default_tz=None) == (None, None)
 
 
+def test_shown_cjk_date_beats_htmldate_guess_on_a_japanese_page() -> None:
+    """htmldate reads no 年月日 dates, so on a CJK page its guess comes after the date shown by the headline."""
+    body = (
+        "<div><h1>新しい駅が開業しました</h1><span class='entry-time'>2020年07月12日</span><p>本文</p></div>"
+    )
+    hints = {"date": "2015-07-21", "title": "新しい駅が開業しました"}
+    published, _ = extract_dates(_doc(body=body), "https://blog.example.jp/e/1", hints=hints, default_tz=None)
+    assert published == datetime(2020, 7, 12, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
 def test_url_month_rules_out_a_guess_and_a_definition_list_shows_the_date() -> None:
     """A press-release archive: /YYYY/MM/ in the URL, the date in <dd>, htmldate's guess from elsewhere."""
     doc = _doc(
@@ -280,6 +295,43 @@ def test_utc_timestamp_moves_to_the_zone_of_a_country_code_domain() -> None:
     assert published == datetime(2020, 12, 5, 23, 15, tzinfo=UTC)
     generic, _ = extract_dates(doc, "https://www.example.com/news/1", hints={}, default_tz=None)
     assert generic is not None and generic.utcoffset() == timedelta(0)
+
+
+def _us_page(extra: str) -> lxml.html.HtmlElement:
+    """A .com article whose only publication time is UTC, with `extra` scripts beside it."""
+    head = "<meta property='article:published_time' content='2020-05-02T02:54:29Z'>"
+    return _doc(head=head, body=f"<h1>Penn Station to close overnight</h1><p>Text.</p>{extra}")
+
+
+def test_utc_timestamp_moves_to_the_offset_the_pages_other_timestamps_carry() -> None:
+    """A US site on .com: its schedule data says -0400, so 02:54 UTC is 22:54 on 1 May there."""
+    schedule = "<script>var s=[{date:'Fri, 01 May 2020 23:00:00 -0400'},{date:'2020-05-02T06:00:00-04:00'}];</script>"
+    published, _ = extract_dates(_us_page(schedule), "https://abc.example.com/x/1", hints={}, default_tz=None)
+    assert published == datetime(2020, 5, 1, 22, 54, 29, tzinfo=timezone(-timedelta(hours=4)))
+    assert page_offset(_us_page(schedule)) == -timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",  # nothing to go by
+        "<script>var a='2020-05-01T23:00:00-04:00';</script>",  # a single stamp
+        "<script>var a=['23:00:00-04:00','22:00:00+02:00','21:00:00+00:00'];</script>",  # no majority
+        "<script>var open='10:30-12:00, 14:00-18:00';</script>",  # opening hours, not offsets
+    ],
+)
+def test_page_offset_needs_agreeing_timestamps(extra: str) -> None:
+    published, _ = extract_dates(_us_page(extra), "https://abc.example.com/x/1", hints={}, default_tz=None)
+    assert published == datetime(2020, 5, 2, 2, 54, 29, tzinfo=UTC)
+
+
+def test_a_bare_calendar_day_is_not_moved_to_the_page_offset() -> None:
+    head = "<meta property='article:published_time' content='2023-12-21'>"
+    stamps = "<script>var a=['2023-12-21T16:43:28-05:00','2023-12-21T15:51:21-05:00'];</script>"
+    published, _ = extract_dates(
+        _doc(head, stamps), "https://tnr.example.com/post/1", hints={}, default_tz=None
+    )
+    assert published is not None and published.date() == date(2023, 12, 21)
 
 
 def test_configured_zone_wins_over_country_code_domain() -> None:

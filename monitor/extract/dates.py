@@ -5,15 +5,18 @@ meta tags, `<time datetime>`/itemprop, visible date text near the title or bylin
 Hebrew, English; Hijri and Jalali converted), the URL, then htmldate's guess that trafilatura already made
 (`hints["date"]`). A structured date whose calendar day contradicts both the URL and htmldate is skipped. A UTC
 timestamp is moved to the offset of a shown local time of the same instant, else to the source's configured zone,
-else to the zone of the host's country-code TLD (`monitor/extract/zones.py`).
+else to the zone of the host's country-code TLD (`monitor/extract/zones.py`), else to the offset most of the
+page's other timestamps carry (`page_offset`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from functools import cache, partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -57,13 +60,24 @@ _URL_DATE_COMPACT = re.compile(r"(?<![\d])(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d
 _URL_MONTH = re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/")
 _MAX_VISIBLE_TEXT = 120
 _MAX_VISIBLE_DATES = 4
-# Arabic, Persian and Hebrew letters (Unicode blocks Hebrew, Arabic, Arabic Supplement, Arabic presentation forms).
-_RTL_LETTER = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+# Scripts whose written dates htmldate cannot read: Hebrew, Arabic (with its supplement and presentation forms),
+# kana, CJK ideographs and Hangul.
+_UNREAD_SCRIPT = re.compile(
+    "[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
+)
 # A shown clock time has minute precision: allow this much between it and a structured timestamp.
 _CLOCK_SLACK = timedelta(minutes=2)
 # UTC offsets in use (IANA tz database): whole hours from -12 to +14 and these half/quarter hours, in minutes.
 _ODD_OFFSETS = (-570, -210, 210, 270, 330, 345, 390, 525, 570, 630, 765, 825)
 _REAL_OFFSETS = frozenset([60 * h for h in range(-12, 15)] + list(_ODD_OFFSETS))
+
+
+# A timestamp with seconds and an explicit offset, in ISO or RFC 2822 form ("23:00:00-04:00", "23:00:00 -0400");
+# seconds required, so a time range ("10:30-12:00") is not an offset.
+_OFFSET_STAMP = re.compile(r"(?<=\d\d:\d\d):\d{2}(?:\.\d+)?\s?([+-])(\d{2}):?(\d{2})(?!\d)")
+# The page's own offset needs this many timestamps, and most of those with an offset.
+MIN_OFFSET_STAMPS = 2
+_STAMP_TEXTS = lxml.etree.XPath("//script/text() | //meta/@content | //*[@datetime]/@datetime")
 
 
 # One-entry cache: dates and authors both read the JSON-LD of the same parsed page, one page after another.
@@ -200,14 +214,42 @@ def _dates_in(region: lxml.html.HtmlElement, tz: tzinfo) -> list[tuple[datetime,
     return out
 
 
-def _localise(found: datetime, visible: list[tuple[datetime, bool]], default_tz: tzinfo | None) -> datetime:
-    """Move a UTC timestamp into the outlet's offset, read off a shown local time of the same instant or config."""
-    if found.utcoffset() != timedelta(0):
+def _localise(
+    found: datetime,
+    visible: list[tuple[datetime, bool]],
+    default_tz: tzinfo | None,
+    offset_of_page: Callable[[], timedelta | None],
+) -> datetime:
+    """Move a UTC timestamp into the outlet's offset: that of a shown local time of the same instant, else the
+    configured (or country) zone, else the offset the page's other timestamps carry."""
+    if found.utcoffset() != timedelta(0) or found.time() == time(0):  # midnight: a bare calendar day
         return found
     offset = next((o for o in (_shown_offset(found, shown) for shown, _ in visible) if o is not None), None)
     if offset:  # a shown time in UTC (offset 0) says nothing about the outlet's zone
         return found.astimezone(timezone(offset))
-    return found.astimezone(default_tz) if default_tz is not None else found
+    if default_tz is not None:
+        return found.astimezone(default_tz)
+    offset = offset_of_page()
+    return found.astimezone(timezone(offset)) if offset else found
+
+
+def page_offset(doc: lxml.html.HtmlElement) -> timedelta | None:
+    """The UTC offset most of the page's offset-bearing timestamps (scripts, meta, datetime attributes) carry.
+
+    A US site on a .com host that gives its article time in UTC still writes "-0400" into its video and schedule
+    data; None when fewer than MIN_OFFSET_STAMPS agree or they are not most of them.
+    """
+    counts: Counter[int] = Counter()
+    for sign, hours, minutes in _OFFSET_STAMP.findall("\n".join(map(str, _STAMP_TEXTS(doc)))):
+        value = (-1 if sign == "-" else 1) * (60 * int(hours) + int(minutes))
+        if value in _REAL_OFFSETS:
+            counts[value] += 1
+    if not counts:
+        return None
+    value, count = counts.most_common(1)[0]
+    if count < MIN_OFFSET_STAMPS or 2 * count <= counts.total():
+        return None
+    return timedelta(minutes=value)
 
 
 def _shown_offset(instant: datetime, shown: datetime) -> timedelta | None:
@@ -283,18 +325,20 @@ def extract_dates(
     selected = _from_selector(doc, date_selector, date_format, tz) if date_selector else None
     structured, modified_candidates = _first_structured(doc, url, tz, now)
     unstructured = selected is None and structured is None
-    # htmldate (hints) reads no Arabic/Persian/Hebrew months: there the shown date is searched on the whole page.
-    trust_shown = unstructured and (not hints.get("date") or _is_rtl_script(hints))
+    # htmldate (hints) reads no Arabic/Persian/Hebrew months nor CJK dates: there the shown date is searched on
+    # the whole page and comes before htmldate's guess.
+    trust_shown = unstructured and (not hints.get("date") or _htmldate_blind(hints))
     is_utc = structured is not None and structured.utcoffset() == timedelta(0)
+    offset_of_page = cache(partial(page_offset, doc))  # read at most once, and only for a UTC timestamp
     visible = _visible_dates(doc, tz, whole_page=trust_shown) if unstructured or is_utc else []
     if selected is not None:
         published: datetime | None = selected
     elif structured is not None:
-        published = _localise(structured, visible, default_tz)
+        published = _localise(structured, visible, default_tz, offset_of_page)
     else:
         published = _fallback(visible, url, hints, tz, now, trust_shown)
     modified_candidates += [d for d, is_update in visible if is_update]
-    return published, _modified(modified_candidates, published, visible, default_tz, now)
+    return published, _modified(modified_candidates, published, visible, default_tz, now, offset_of_page)
 
 
 def _fallback(
@@ -330,18 +374,19 @@ def _modified(
     visible: list[tuple[datetime, bool]],
     default_tz: tzinfo | None,
     now: datetime,
+    offset_of_page: Callable[[], timedelta | None],
 ) -> datetime | None:
     """First plausible modification date, in the outlet's offset, never before publication."""
     modified = next((m for m in candidates if m is not None and _plausible(m, now)), None)
     if modified is None:
         return None
-    modified = _localise(modified, visible, default_tz)
+    modified = _localise(modified, visible, default_tz, offset_of_page)
     return None if published is not None and modified < published else modified
 
 
-def _is_rtl_script(hints: dict[str, Any]) -> bool:
-    """True when the title is in Arabic or Hebrew script (htmldate cannot read those pages' visible dates)."""
-    return _RTL_LETTER.search(str(hints.get("title") or "")) is not None
+def _htmldate_blind(hints: dict[str, Any]) -> bool:
+    """True when the title is in Arabic, Hebrew or CJK script (htmldate cannot read those pages' shown dates)."""
+    return _UNREAD_SCRIPT.search(str(hints.get("title") or "")) is not None
 
 
 def _url_datetime(url: str, tz: tzinfo) -> datetime | None:

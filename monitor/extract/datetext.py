@@ -1,4 +1,4 @@
-"""Read one date (and clock time) out of a short visible text, in Western, Arabic, Persian, Turkish or Hebrew.
+"""Read one date (and clock time) out of a short visible text: Western, Arabic, Persian, Turkish, Hebrew, CJK.
 
 Month names come from `monitor/data/months.yaml`; Solar Hijri dates are converted with `jdatetime` and Islamic
 (Umm al-Qura) dates with `hijridate`. The text is compared after `monitor.textnorm.normalize`, so Eastern Arabic
@@ -31,6 +31,8 @@ _ISO = re.compile(
 )
 # Numeric day/month/year or year/month/day as written on pages (17/11/2024, 17.11.2024, 1403/08/27).
 _NUMERIC = re.compile(r"(?<![\d/.\-])(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})(?![\d/\-]|\.\d)")
+# Chinese/Japanese "2020年7月12日" and Korean "2020년 7월 12일" (the day sign may be missing).
+_CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})(?!\d)\s*[日일]?")
 # Clock time "10:30", "10:30:05"; meridiem and offset are looked for right after it.
 _CLOCK = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
 # Offsets as written after a time: "+03:00", "+0300", "gmt+3", "(utc +03:00)".
@@ -208,6 +210,15 @@ def _parse_named(norm: str, tz: tzinfo) -> datetime | None:
     return _combine(day, norm, span, tz)
 
 
+def _parse_cjk(norm: str, tz: tzinfo) -> datetime | None:
+    """A Chinese, Japanese or Korean year-month-day date."""
+    found = _CJK_DATE.search(norm)
+    if not found:
+        return None
+    day = to_gregorian("gregorian", *(int(g) for g in found.groups()))
+    return _combine(day, norm, found.span(), tz) if day is not None else None
+
+
 def _numeric_fields(a: int, b: int, c: int, first_len: int, month_first: bool) -> tuple[int, int, int] | None:
     """Order the three numbers of a numeric date as (year, month, day)."""
     if first_len == 4:
@@ -258,4 +269,9 @@ def parse_date_text(
         if parsed is not None:
             return parsed
     norm = normalize(text)
-    return _parse_iso(norm, tz) or _parse_named(norm, tz) or _parse_numeric(norm, tz, month_first)
+    return (
+        _parse_iso(norm, tz)
+        or _parse_named(norm, tz)
+        or _parse_cjk(norm, tz)
+        or _parse_numeric(norm, tz, month_first)
+    )
