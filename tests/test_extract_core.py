@@ -121,6 +121,31 @@ def test_guess_site_suffix_follows_readability() -> None:
     assert guess_site_suffix("No separator here at all") == "No separator here at all"
 
 
+def _titled(head: str, h1s: str) -> str | None:
+    """The title extract_article picks for a page with `head` metadata and `h1s`."""
+    html = f"<html><head>{head}</head><body><article>{h1s}<p>{STORY * 4}</p></article></body></html>"
+    return extract_article(html, "https://www.example.org/news/1").title
+
+
+def test_kicker_kept_when_the_metadata_spells_the_headline_with_it() -> None:
+    same = "Opinion: the roadster is slow and yet we still want one"
+    assert _titled(f"<meta property='og:title' content='{same}'>", f"<h1>{same}</h1>") == same
+    # Marked off by a separator only in the metadata, the label is a kicker, not headline.
+    kicked = _titled(
+        "<meta property='og:title' content='Opinion | The roadster is slow'>",
+        "<h1>Opinion The roadster is slow</h1>",
+    )
+    assert kicked == "The roadster is slow"
+
+
+def test_h1_matching_the_first_segment_of_the_metadata_title_wins_over_an_earlier_h1() -> None:
+    og = "<meta property='og:title' content='All Shrine Locations and Solutions - Tears of the Kingdom Guide - IGN'>"
+    h1s = (
+        "<h1 class='title'>All Interactive Maps and Locations</h1><h1>All Shrine Locations and Solutions</h1>"
+    )
+    assert _titled(og, h1s) == "All Shrine Locations and Solutions"
+
+
 # --- body --------------------------------------------------------------------------------------------------------
 
 

@@ -115,10 +115,13 @@ def _ld_headline(meta: PageMeta) -> str | None:
 
 
 def _agrees(a: str, b: str) -> bool:
-    """Same headline up to punctuation and case, or most of one is a prefix of the other (suffix appended)."""
+    """Same headline up to punctuation and case, or most of one is a prefix of the other (suffix appended), or
+    `a` is the first separated segment of `b` ("Headline - Game Guide - Site" with an unknown middle part)."""
     ka, kb = _key(a), _key(b)
     if not ka or not kb:
         return False
+    if len(a.split()) >= MIN_H1_WORDS and ka == _key(_SEPARATOR.split(b, maxsplit=1)[0]):
+        return True
     short, long = sorted((ka, kb), key=len)
     return long.startswith(short) and len(short) >= PREFIX_SHARE * len(long)
 
@@ -141,7 +144,10 @@ def strip_kicker(title: str) -> str:
 
 
 def _finish(h1: str, agreeing: list[str]) -> str:
-    """The `<h1>` text, minus a kicker the metadata marks with a separator ("Opinion | …" vs "Opinion …")."""
+    """The `<h1>` text, minus a kicker the metadata marks with a separator ("Opinion | …" vs "Opinion …"); kept
+    when the metadata spells the headline with it, as the `<h1>` does ("Opinion: …" in both)."""
+    if any(candidate == h1 and _KICKER.match(h1) for candidate in agreeing):
+        return _MEDIA_LABEL.sub("", h1) or h1
     for candidate in agreeing:
         kicked = strip_kicker(candidate)
         if kicked != candidate and _key(candidate) == _key(h1):
