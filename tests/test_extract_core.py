@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import lxml.html
 import pytest
 
-from benchmarks.corpus import author_scores, body_scores, normalize_title, shingles
+from benchmarks.corpus import Page, author_scores, body_scores, gold_date, normalize_title, shingles
+from benchmarks.extraction import Row, disputed_date_golds, score
 from monitor.extract import ExtractOverrides, extract_article
 from monitor.extract.body import clean_body, continuation, is_note, with_lede
 from monitor.extract.charset import decode_html, looks_mojibake, normalize_encoding
@@ -53,6 +55,34 @@ def test_title_and_author_normalisation() -> None:
     assert normalize_title("  Big\n news ") == "Big news"
     assert author_scores(["By Jane Doe", "John Roe"], ["jane doe"]) == pytest.approx((0.5, 1.0, 2 / 3))
     assert author_scores([], []) == (1.0, 1.0, 1.0)
+
+
+def test_nan_media_cloud_gold_means_no_date_and_disputed_date_golds() -> None:
+    assert gold_date(float("nan")) == "" and gold_date("2020-08-24") == "2020-08-24"
+    page = Page("mediacloud", "p", "https://e.org/", Path("p"), date="")
+    assert score(page, "ours", {"date": None, "is_article": False}, 0.0).date is True
+    assert score(page, "ours", {"date": "2020-01-01", "is_article": True}, 0.0).date is False
+
+    def rows(gold: str, ours: str, modified: str | None, bare: str) -> list[Row]:
+        dated = Page("newspaper4k", "n", "https://e.org/2020/3/19/x", Path("n"), date=gold)
+        out = {"date": ours, "modified": modified, "is_article": True}
+        return [
+            score(dated, "ours", out, 0.0),
+            score(dated, "trafilatura", {"date": bare, "is_article": True}, 0.0),
+        ]
+
+    assert disputed_date_golds(rows("2023-03-19", "2020-03-19", None, "2020-03-19")) == {
+        ("newspaper4k", "n"): "year"
+    }
+    assert disputed_date_golds(rows("2023-12-13", "2023-12-12", "2023-12-13", "2023-12-12")) == {
+        ("newspaper4k", "n"): "update"
+    }
+    assert (
+        disputed_date_golds(rows("2023-03-19", "2020-03-19", None, "2023-03-19")) == {}
+    )  # bare got it: ours is wrong
+    assert (
+        disputed_date_golds(rows("2020-03-19", "2020-03-19", None, "2020-03-19")) == {}
+    )  # right: nothing to dispute
 
 
 # --- charset -----------------------------------------------------------------------------------------------------
