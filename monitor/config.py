@@ -231,9 +231,19 @@ class SourceConfig(_Model):
         return self
 
     @property
+    def zone_name(self) -> str | None:
+        """The outlet's time zone for page dates written without an offset: `timezone`, else its country's zone
+        (the only one, or for a multi-zone country the one most of its outlets use; monitor/data/country_zones.yaml)."""
+        if self.timezone:
+            return self.timezone
+        from monitor.extract.zones import zone_name_for_country  # here: monitor.extract loads trafilatura
+
+        return zone_name_for_country(self.country) if self.country else None
+
+    @property
     def tzinfo(self) -> ZoneInfo | None:
-        """The outlet's time zone, for page dates written without an offset."""
-        return ZoneInfo(self.timezone) if self.timezone else None
+        """`zone_name` as a zone."""
+        return ZoneInfo(self.zone_name) if self.zone_name else None
 
     def fetch_urls(self) -> Iterator[tuple[str, str]]:
         """(field path, URL) for every URL this source polls."""

@@ -193,7 +193,7 @@ class ArticleSpider(SourcesSpider):
             },
             body=response.body,
             fetched_at=utcnow(),
-            default_tz=source.timezone,
+            default_tz=source.zone_name,
             extract_overrides=source.extract.model_dump(exclude_defaults=True) or None,
         )
 

@@ -62,10 +62,29 @@ def test_minimum_shape_loads_with_defaults() -> None:
         "SY",
     )
     assert source.feeds == ("https://www.enabbaladi.net/feed/",)
-    assert (source.enabled, source.verified, source.timezone, source.tzinfo) == (True, False, None, None)
+    assert (source.enabled, source.verified, source.timezone) == (True, False, None)
+    assert source.tzinfo == ZoneInfo("Asia/Damascus")  # no timezone: the zone of its country, SY
     assert source.extract.body_selector is None and source.poll.interval is None
     assert config.by_id("enab-baladi") is source
     assert config.line_of("enab-baladi") == 2
+
+
+@pytest.mark.parametrize(
+    ("country", "timezone", "zone"),
+    [
+        ("GB", None, "Europe/London"),  # GB's domain is .uk
+        ("CA", None, "America/Toronto"),  # several zones: the one most national outlets use
+        ("US", None, None),  # several zones, none dominant: say `timezone`
+        ("SY", "Europe/Istanbul", "Europe/Istanbul"),  # an exile outlet: the setting wins
+        (None, None, None),
+    ],
+)
+def test_zone_defaults_to_the_country(country: str | None, timezone: str | None, zone: str | None) -> None:
+    source = SourceConfig(
+        id="s", name="S", language="ar", country=country, timezone=timezone, feeds=("https://e.org/f",)
+    )
+    assert source.zone_name == zone
+    assert source.tzinfo == (ZoneInfo(zone) if zone else None)
 
 
 def test_full_schema_loads() -> None:

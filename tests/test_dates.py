@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from monitor.extract.dates import date_from_url, extract_dates, page_offset
 from monitor.extract.datetext import MONTHS_FILE, is_update_label, parse_date_text
-from monitor.extract.zones import zone_for_url
+from monitor.extract.zones import media_zone_for_url, zone_for_url
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 DAMASCUS = ZoneInfo("Asia/Damascus")
@@ -338,6 +338,18 @@ def test_configured_zone_wins_over_country_code_domain() -> None:
     doc = _doc('<meta property="article:published_time" content="2020-12-05T23:15:00Z">')
     published, _ = extract_dates(doc, "https://www.example.it/news/1", hints={}, default_tz=UTC)
     assert published is not None and published.date() == date(2020, 12, 5)
+
+
+def test_multi_zone_country_takes_its_media_zone_after_the_page_offset() -> None:
+    """An evening story on a .ca site, in UTC: Toronto's day, unless the page's own stamps say Calgary's."""
+    head = "<meta property='article:published_time' content='2020-08-25T00:23:33Z'>"
+    url = "https://ici.example.ca/nouvelle/1"
+    published, _ = extract_dates(_doc(head), url, hints={}, default_tz=None)
+    assert published == datetime(2020, 8, 24, 20, 23, 33, tzinfo=ZoneInfo("America/Toronto"))
+    mountain = "<script>var s=['2020-08-24T18:00:00-06:00','2020-08-24T17:10:00-06:00'];</script>"
+    published, _ = extract_dates(_doc(head, mountain), url, hints={}, default_tz=None)
+    assert published is not None and published.utcoffset() == -timedelta(hours=6)
+    assert media_zone_for_url("https://example.com/x") is None
 
 
 def test_zone_for_url() -> None:

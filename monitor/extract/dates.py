@@ -6,7 +6,7 @@ Hebrew, English; Hijri and Jalali converted), the URL, then htmldate's guess tha
 (`hints["date"]`). A structured date whose calendar day contradicts both the URL and htmldate is skipped. A UTC
 timestamp is moved to the offset of a shown local time of the same instant, else to the source's configured zone,
 else to the zone of the host's country-code TLD (`monitor/extract/zones.py`), else to the offset most of the
-page's other timestamps carry (`page_offset`).
+page's other timestamps carry (`page_offset`), else to the media zone of a multi-zone country's TLD.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import lxml.etree
 import lxml.html
 
 from monitor.extract.datetext import is_update_label, parse_date_text
-from monitor.extract.zones import zone_for_url
+from monitor.extract.zones import media_zone_for_url, zone_for_url
 
 # Meta names/properties holding the publication date, most specific first (htmldate's and trafilatura's lists).
 _META_PUBLISHED = (
@@ -219,9 +219,11 @@ def _localise(
     visible: list[tuple[datetime, bool]],
     default_tz: tzinfo | None,
     offset_of_page: Callable[[], timedelta | None],
+    url: str,
 ) -> datetime:
     """Move a UTC timestamp into the outlet's offset: that of a shown local time of the same instant, else the
-    configured (or country) zone, else the offset the page's other timestamps carry."""
+    configured (or country) zone, else the offset the page's other timestamps carry, else the media zone of a
+    multi-zone country's TLD."""
     if found.utcoffset() != timedelta(0) or found.time() == time(0):  # midnight: a bare calendar day
         return found
     offset = next((o for o in (_shown_offset(found, shown) for shown, _ in visible) if o is not None), None)
@@ -230,7 +232,10 @@ def _localise(
     if default_tz is not None:
         return found.astimezone(default_tz)
     offset = offset_of_page()
-    return found.astimezone(timezone(offset)) if offset else found
+    if offset:
+        return found.astimezone(timezone(offset))
+    media_zone = media_zone_for_url(url)
+    return found.astimezone(media_zone) if media_zone is not None else found
 
 
 def page_offset(doc: lxml.html.HtmlElement) -> timedelta | None:
@@ -334,11 +339,11 @@ def extract_dates(
     if selected is not None:
         published: datetime | None = selected
     elif structured is not None:
-        published = _localise(structured, visible, default_tz, offset_of_page)
+        published = _localise(structured, visible, default_tz, offset_of_page, url)
     else:
         published = _fallback(visible, url, hints, tz, now, trust_shown)
     modified_candidates += [d for d, is_update in visible if is_update]
-    return published, _modified(modified_candidates, published, visible, default_tz, now, offset_of_page)
+    return published, _modified(modified_candidates, published, visible, default_tz, now, offset_of_page, url)
 
 
 def _fallback(
@@ -375,12 +380,13 @@ def _modified(
     default_tz: tzinfo | None,
     now: datetime,
     offset_of_page: Callable[[], timedelta | None],
+    url: str,
 ) -> datetime | None:
     """First plausible modification date, in the outlet's offset, never before publication."""
     modified = next((m for m in candidates if m is not None and _plausible(m, now)), None)
     if modified is None:
         return None
-    modified = _localise(modified, visible, default_tz, offset_of_page)
+    modified = _localise(modified, visible, default_tz, offset_of_page, url)
     return None if published is not None and modified < published else modified
 
 
