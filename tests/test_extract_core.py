@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import pytest
 from benchmarks.corpus import Page, author_scores, body_scores, gold_date, normalize_title, shingles
 from benchmarks.extraction import Row, disputed_date_golds, score
 from monitor.extract import ExtractOverrides, extract_article
+from monitor.extract import meta as meta_module
 from monitor.extract.body import clean_body, continuation, is_note, with_lede
 from monitor.extract.charset import decode_html, looks_mojibake, normalize_encoding
 from monitor.extract.language import detect_language
-from monitor.extract.meta import canonical_url, page_tags, read_meta
+from monitor.extract.meta import canonical_url, json_ld_articles, page_tags, parse_jsonld, read_meta
 from monitor.extract.pagetype import linked_line_share
 from monitor.extract.title import guess_site_suffix, site_keys, strip_site
 
@@ -83,6 +85,27 @@ def test_nan_media_cloud_gold_means_no_date_and_disputed_date_golds() -> None:
     assert (
         disputed_date_golds(rows("2020-03-19", "2020-03-19", None, "2020-03-19")) == {}
     )  # right: nothing to dispute
+
+
+def _ld_page(headline: str) -> lxml.html.HtmlElement:
+    comment = {"@type": "Comment", "datePublished": "2024-12-01"}
+    ld = json.dumps(
+        {"@type": "NewsArticle", "headline": headline, "datePublished": "2024-11-17", "comment": [comment]}
+    )
+    return lxml.html.fromstring(
+        f"<html><head><script type='Application/LD+JSON '>{ld}</script></head><body/></html>"
+    )
+
+
+def test_json_ld_read_once_per_page_and_never_served_for_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[str] = []
+    real_loads = json.loads
+    monkeypatch.setattr(meta_module.json, "loads", lambda text: loads.append(text) or real_loads(text))
+    first, second = _ld_page("First"), _ld_page("Second")
+    assert [a["headline"] for a in json_ld_articles(first)] == ["First"]  # the comment is no article object
+    assert len(parse_jsonld(first)) == 2 and len(loads) == 1  # nested objects too, from the same parse
+    assert [a["headline"] for a in json_ld_articles(second)] == ["Second"]
+    assert len(loads) == 2
 
 
 # --- charset -----------------------------------------------------------------------------------------------------

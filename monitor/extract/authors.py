@@ -24,8 +24,8 @@ import lxml.etree
 import lxml.html
 import yaml
 
-from monitor.extract.dates import in_page_margins, json_ld_articles
-from monitor.extract.meta import meta_tags
+from monitor.extract.dates import in_page_margins
+from monitor.extract.meta import json_ld_articles, meta_tags
 from monitor.extract.names import lookup, name_key
 from monitor.textnorm import normalize
 

@@ -11,7 +11,6 @@ page's other timestamps carry (`page_offset`), else to the media zone of a multi
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ import lxml.etree
 import lxml.html
 
 from monitor.extract.datetext import is_update_label, parse_date_text
+from monitor.extract.meta import json_ld_articles
 from monitor.extract.zones import media_zone_for_url, zone_for_url
 
 # Meta names/properties holding the publication date, most specific first (htmldate's and trafilatura's lists).
@@ -39,12 +39,9 @@ _META_MODIFIED = (
     "last-modified", "dc.date.modified", "dcterms.modified", "article.updated", "modified_time",
     "lastmod", "updated_time",
 )  # fmt: skip
-# JSON-LD types that describe the article itself (schema.org Article subtypes and WebPage as a last resort).
-_ARTICLE_TYPE = re.compile(r"article|posting|report|news|blog|webpage|creativework", re.I)
 # Class/id words of elements showing a date (htmldate's DATE_EXPRESSIONS, trimmed) plus Arabic-site usage.
 _DATE_TAGS = ("span", "div", "p", "time", "li", "small", "em", "abbr", "header", "dd")
 _DATE_CLASS = re.compile(r"date|time|publish|posted|byline|meta|tarikh", re.I)
-_LD_SCRIPTS = lxml.etree.XPath("//script[@type='application/ld+json']")
 _DATETIME_ELEMENTS = lxml.etree.XPath("//*[@datetime][not(self::meta)]")
 # Page margins whose dates belong to other stories.
 in_page_margins = lxml.etree.XPath("boolean(ancestor::nav or ancestor::footer or ancestor::aside)")
@@ -78,43 +75,6 @@ _OFFSET_STAMP = re.compile(r"(?<=\d\d:\d\d):\d{2}(?:\.\d+)?\s?([+-])(\d{2}):?(\d
 # The page's own offset needs this many timestamps, and most of those with an offset.
 MIN_OFFSET_STAMPS = 2
 _STAMP_TEXTS = lxml.etree.XPath("//script/text() | //meta/@content | //*[@datetime]/@datetime")
-
-
-# One-entry cache: dates and authors both read the JSON-LD of the same parsed page, one page after another.
-_LAST_JSON_LD: list[Any] = []
-
-
-def _json_ld_objects(doc: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
-    """Every JSON object in the page's JSON-LD blocks, `@graph` members flattened."""
-    for script in _LD_SCRIPTS(doc):
-        try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
-        stack = data if isinstance(data, list) else [data]
-        while stack:
-            item = stack.pop(0)
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                yield item
-                stack.extend(g for g in (item.get("@graph"), item.get("mainEntity")) if g)
-
-
-def _ld_types(item: dict[str, Any]) -> str:
-    """The item's @type(s) as one string."""
-    kind = item.get("@type", "")
-    return " ".join(kind) if isinstance(kind, list) else str(kind)
-
-
-def json_ld_articles(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
-    """JSON-LD objects describing an article (or page), article types first; the last page's result is reused."""
-    if _LAST_JSON_LD and _LAST_JSON_LD[0] is doc:
-        return _LAST_JSON_LD[1]
-    items = [i for i in _json_ld_objects(doc) if _ARTICLE_TYPE.search(_ld_types(i))]
-    items.sort(key=lambda i: "webpage" in _ld_types(i).lower())
-    _LAST_JSON_LD[:] = [doc, items]
-    return items
 
 
 def _parse_value(value: object, tz: tzinfo) -> datetime | None:

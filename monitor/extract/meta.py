@@ -59,18 +59,67 @@ def _walk(data: Any) -> Iterator[dict[str, Any]]:
             yield from _walk(item)
 
 
-def parse_jsonld(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
-    """All objects in the page's JSON-LD scripts; malformed scripts are skipped (they are common)."""
-    objects: list[dict[str, Any]] = []
+# JSON-LD types that describe the article itself (schema.org Article subtypes and WebPage as a last resort).
+_ARTICLE_TYPE = re.compile(r"article|posting|report|news|blog|webpage|creativework", re.I)
+# One-entry caches, (page, value) read and replaced as one tuple (safe across threads): the title, author and
+# date readers all ask for the JSON-LD of the page being extracted.
+_LAST_ROOTS: list[tuple[lxml.html.HtmlElement, list[Any]]] = []
+_LAST_ARTICLES: list[tuple[lxml.html.HtmlElement, list[dict[str, Any]]]] = []
+
+
+def _cached(cache: list[tuple[lxml.html.HtmlElement, Any]], doc: lxml.html.HtmlElement) -> Any | None:
+    last = cache[0] if cache else None
+    return last[1] if last is not None and last[0] is doc else None
+
+
+def json_ld_roots(doc: lxml.html.HtmlElement) -> list[Any]:
+    """The parsed value of each of the page's JSON-LD scripts; malformed scripts are skipped (they are common)."""
+    if (found := _cached(_LAST_ROOTS, doc)) is not None:
+        return found
+    roots: list[Any] = []
     for script in doc.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
             continue
         try:
-            data = json.loads(script.text)
+            roots.append(json.loads(script.text))
         except ValueError:
             continue
-        objects.extend(_walk(data))
-    return objects
+    _LAST_ROOTS[:] = [(doc, roots)]
+    return roots
+
+
+def parse_jsonld(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    """Every object in the page's JSON-LD, nested ones included (publisher, author, image …)."""
+    return [obj for root in json_ld_roots(doc) for obj in _walk(root)]
+
+
+def _ld_types(item: dict[str, Any]) -> str:
+    """The item's @type(s) as one string."""
+    kind = item.get("@type", "")
+    return " ".join(kind) if isinstance(kind, list) else str(kind)
+
+
+def _top_objects(doc: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
+    """The JSON-LD objects that stand for a page or its content: top-level ones, `@graph` and `mainEntity`
+    members (not the nested ones: a comment's or a related story's dates and authors are not the article's)."""
+    stack = list(json_ld_roots(doc))
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            stack.extend(g for g in (item.get("@graph"), item.get("mainEntity")) if g)
+
+
+def json_ld_articles(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    """JSON-LD objects describing an article (or page), article types first, web pages last."""
+    if (found := _cached(_LAST_ARTICLES, doc)) is not None:
+        return found
+    items = [i for i in _top_objects(doc) if _ARTICLE_TYPE.search(_ld_types(i))]
+    items.sort(key=lambda i: "webpage" in _ld_types(i).lower())
+    _LAST_ARTICLES[:] = [(doc, items)]
+    return items
 
 
 def meta_tags(doc: lxml.html.HtmlElement) -> dict[str, list[str]]:
