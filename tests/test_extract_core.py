@@ -10,7 +10,7 @@ import lxml.html
 import pytest
 
 from benchmarks.corpus import Page, author_scores, body_scores, gold_date, normalize_title, shingles
-from benchmarks.extraction import Row, disputed_date_golds, score
+from benchmarks.extraction import Row, disputed_date_golds, score, title_words
 from monitor.extract import ExtractOverrides, extract_article
 from monitor.extract import meta as meta_module
 from monitor.extract.body import clean_body, continuation, is_note, with_lede
@@ -55,6 +55,8 @@ def test_unicode_words_count_for_arabic() -> None:
 
 def test_title_and_author_normalisation() -> None:
     assert normalize_title("  Big\n news ") == "Big news"
+    assert title_words("Larry Merchant -- I'm Not Watching") == title_words("larry merchant I’m not watching")
+    assert title_words("Best VPNs 2023") != title_words("Best VPNs 2024")
     assert author_scores(["By Jane Doe", "John Roe"], ["jane doe"]) == pytest.approx((0.5, 1.0, 2 / 3))
     assert author_scores([], []) == (1.0, 1.0, 1.0)
 
