@@ -401,6 +401,8 @@ def test_front_page_marked_as_article_is_still_an_index_and_deep_pages_stay_arti
     assert extract_article(marked, "https://e.org/").not_article_reason == "index_page"
     assert extract_article(html, "https://e.org/en/budget-passes").is_article
     assert extract_article(html, "https://e.org/2024/11/budget").is_article
+    assert extract_article(html, "https://e.org/?p=123").is_article  # WordPress without pretty links
+    assert extract_article(html, "https://e.org/index.php?option=com_content&id=7").is_article  # Joomla
 
 
 def test_article_with_related_headlines_stays_article() -> None:

@@ -136,9 +136,10 @@ def teaser_word_share(doc: lxml.html.HtmlElement, text: str) -> float:
 
 
 def is_site_root(url: str) -> bool:
-    """True for a site's front page: "/", "/index.html", or a bare language section ("/en/", "/ar")."""
-    path = urlsplit(url).path
-    return _ROOT_PATH.fullmatch(path) is not None
+    """True for a site's front page: "/", "/index.html", or a bare language section ("/en/", "/ar"), with no
+    query (WordPress's "/?p=123" and Joomla's "/index.php?option=com_content&id=7" are articles)."""
+    parts = urlsplit(url)
+    return not parts.query and _ROOT_PATH.fullmatch(parts.path) is not None
 
 
 def index_reason(doc: lxml.html.HtmlElement, meta: PageMeta, text: str, words: int) -> str | None:
