@@ -167,10 +167,8 @@ class Store:
         urls = list(dict.fromkeys(feed_urls))
         states: dict[str, FeedState] = {}
         with self.sessions() as session:
-            for start in range(0, len(urls), URL_CHUNK):
-                for feed in session.scalars(
-                    select(Feed).where(Feed.url.in_(urls[start : start + URL_CHUNK]))
-                ):
+            for chunk in _chunks(urls):
+                for feed in session.scalars(select(Feed).where(Feed.url.in_(chunk))):
                     states[feed.url] = _state(feed)
         return states
 
@@ -180,11 +178,11 @@ class Store:
         stored = exists().where(ArticleURL.key == FeedEntry.key)
         found: set[str] = set()
         with self.sessions() as session:
-            for start in range(0, len(urls), URL_CHUNK):
+            for chunk in _chunks(urls):
                 stmt = (
                     select(Feed.url)
                     .join(FeedEntry, FeedEntry.feed_id == Feed.id)
-                    .where(Feed.url.in_(urls[start : start + URL_CHUNK]), _UNFINISHED, ~stored)
+                    .where(Feed.url.in_(chunk), _UNFINISHED, ~stored)
                     .distinct()
                 )
                 found.update(session.scalars(stmt))
@@ -212,8 +210,7 @@ class Store:
         urls = list(dict.fromkeys(feed_urls))
         found: dict[str, datetime | None] = dict.fromkeys(urls)
         with self.sessions() as session:
-            for start in range(0, len(urls), URL_CHUNK):
-                chunk = urls[start : start + URL_CHUNK]
+            for chunk in _chunks(urls):
                 found.update(
                     session.execute(select(Feed.url, Feed.next_poll_at).where(Feed.url.in_(chunk))).all()
                 )
@@ -233,12 +230,8 @@ class Store:
         now = utcnow()
         with self.transaction() as session:
             for urls, value in ((list(recovered), None), (list(announced), now)):
-                for start in range(0, len(urls), URL_CHUNK):
-                    session.execute(
-                        update(Feed)
-                        .where(Feed.url.in_(urls[start : start + URL_CHUNK]))
-                        .values(stale_announced_at=value)
-                    )
+                for chunk in _chunks(urls):
+                    session.execute(update(Feed).where(Feed.url.in_(chunk)).values(stale_announced_at=value))
 
     # -- entries ---------------------------------------------------------------------------------------------
 
@@ -349,8 +342,8 @@ class Store:
     def _lock_feeds(self, session: Session, urls: list[str]) -> dict[str, Feed]:
         """The feed rows of sorted `urls`, locked (FOR UPDATE on PostgreSQL) in URL order, a few queries."""
         feeds: dict[str, Feed] = {}
-        for start in range(0, len(urls), URL_CHUNK):
-            stmt = select(Feed).where(Feed.url.in_(urls[start : start + URL_CHUNK])).order_by(Feed.url)
+        for chunk in _chunks(urls):
+            stmt = select(Feed).where(Feed.url.in_(chunk)).order_by(Feed.url)
             feeds.update((feed.url, feed) for feed in session.scalars(stmt.with_for_update()))
         return feeds
 
@@ -447,6 +440,12 @@ class Store:
                 url=url, key=url_key(url), article_id=article_id, kind=kind, added_at=utcnow()
             )
             session.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+
+
+def _chunks(urls: Sequence[str]) -> Iterator[Sequence[str]]:
+    """`urls` in slices of URL_CHUNK, for IN queries that stay under the backends' parameter limits."""
+    for start in range(0, len(urls), URL_CHUNK):
+        yield urls[start : start + URL_CHUNK]
 
 
 # The columns of `sources` that mirror a configured source's fields of the same names.
