@@ -175,27 +175,26 @@ def _dates_in(region: lxml.html.HtmlElement, tz: tzinfo) -> list[tuple[datetime,
 
 
 def _localise(
-    found: datetime,
-    visible: list[tuple[datetime, bool]],
-    default_tz: tzinfo | None,
-    offset_of_page: Callable[[], timedelta | None],
-    url: str,
+    found: datetime, visible: list[tuple[datetime, bool]], outlet_zone: Callable[[], tzinfo | None]
 ) -> datetime:
-    """Move a UTC timestamp into the outlet's offset: that of a shown local time of the same instant, else the
-    configured (or country) zone, else the offset the page's other timestamps carry, else the media zone of a
-    multi-zone country's TLD."""
+    """Move a UTC timestamp into the outlet's offset: that of a shown local time of the same instant, else
+    `outlet_zone()` (asked only then)."""
     if found.utcoffset() != timedelta(0) or found.time() == time(0):  # midnight: a bare calendar day
         return found
     offset = next((o for o in (_shown_offset(found, shown) for shown, _ in visible) if o is not None), None)
     if offset:  # a shown time in UTC (offset 0) says nothing about the outlet's zone
         return found.astimezone(timezone(offset))
+    zone = outlet_zone()
+    return found.astimezone(zone) if zone is not None else found
+
+
+def _outlet_zone(doc: lxml.html.HtmlElement, url: str, default_tz: tzinfo | None) -> tzinfo | None:
+    """The outlet's zone for a UTC timestamp: configured (or the ccTLD's), else the offset the page's other
+    timestamps agree on, else the media zone of a multi-zone country's TLD."""
     if default_tz is not None:
-        return found.astimezone(default_tz)
-    offset = offset_of_page()
-    if offset:
-        return found.astimezone(timezone(offset))
-    media_zone = media_zone_for_url(url)
-    return found.astimezone(media_zone) if media_zone is not None else found
+        return default_tz
+    offset = page_offset(doc)
+    return timezone(offset) if offset else media_zone_for_url(url)
 
 
 def page_offset(doc: lxml.html.HtmlElement) -> timedelta | None:
@@ -294,16 +293,16 @@ def extract_dates(
     # the whole page and comes before htmldate's guess.
     trust_shown = unstructured and (not hints.get("date") or _htmldate_blind(hints))
     is_utc = structured is not None and structured.utcoffset() == timedelta(0)
-    offset_of_page = cache(partial(page_offset, doc))  # read at most once, and only for a UTC timestamp
+    outlet_zone = cache(partial(_outlet_zone, doc, url, default_tz))  # at most once, only for a UTC timestamp
     visible = _visible_dates(doc, tz, whole_page=trust_shown) if unstructured or is_utc else []
     if selected is not None:
         published: datetime | None = selected
     elif structured is not None:
-        published = _localise(structured, visible, default_tz, offset_of_page, url)
+        published = _localise(structured, visible, outlet_zone)
     else:
         published = _fallback(visible, url, hints, tz, now, trust_shown)
     modified_candidates += [d for d, is_update in visible if is_update]
-    return published, _modified(modified_candidates, published, visible, default_tz, now, offset_of_page, url)
+    return published, _modified(modified_candidates, published, visible, outlet_zone, now)
 
 
 def _fallback(
@@ -337,16 +336,14 @@ def _modified(
     candidates: list[datetime | None],
     published: datetime | None,
     visible: list[tuple[datetime, bool]],
-    default_tz: tzinfo | None,
+    outlet_zone: Callable[[], tzinfo | None],
     now: datetime,
-    offset_of_page: Callable[[], timedelta | None],
-    url: str,
 ) -> datetime | None:
     """First plausible modification date, in the outlet's offset, never before publication."""
     modified = next((m for m in candidates if m is not None and _plausible(m, now)), None)
     if modified is None:
         return None
-    modified = _localise(modified, visible, default_tz, offset_of_page, url)
+    modified = _localise(modified, visible, outlet_zone)
     return None if published is not None and modified < published else modified
 
 
