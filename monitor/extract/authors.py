@@ -217,14 +217,11 @@ def _byline_region(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return region
 
 
-def byline_elements(doc: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, str]]:
-    """Byline/author elements near the headline with their short texts (the whole page is trafilatura's job)."""
-    region = _byline_region(doc)
-    return _element_texts(region) if region is not None else []
-
-
-def _element_texts(region: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, str]]:
-    """Short texts of the byline/author elements in one region."""
+def _element_texts(region: lxml.html.HtmlElement | None) -> list[tuple[lxml.html.HtmlElement, str]]:
+    """Byline/author elements of the headline's region with their short texts (the whole page is
+    trafilatura's job)."""
+    if region is None:
+        return []
     out: list[tuple[lxml.html.HtmlElement, str]] = []
     for el in _BYLINE_XPATH(region)[: _MAX_BYLINE_ELEMENTS * 2]:
         named = el.find(".//*[@itemprop='name']")
@@ -308,14 +305,15 @@ def extract_authors(
         names = _names(raws, site_keys, 1)
         if names:
             return names  # the outlet's own configuration is taken as it is
-    elements = byline_elements(doc)
+    region = _byline_region(doc)
+    elements = _element_texts(region)
     texts = [t for _, t in elements]
     # (source, fewest words per name): one-word names found in page text are too often noise.
     sources: list[tuple[Callable[[], list[str]], int]] = [
         (lambda: json_ld_author_strings(doc), 1),
         (lambda: meta_author_strings(doc), 1),
         (lambda: main_byline(elements), 2),
-        (lambda: _from_region_text(doc), 2),
+        (lambda: _from_region_text(region), 2),
         (lambda: _from_text(text), 2),
         # trafilatura's guess: one-word guesses are section or topic links ("Manga", "Politics") too often
         (lambda: [a for a in re.split(r"\s*;\s*", str(hints.get("author") or "")) if a], 2),
@@ -345,9 +343,8 @@ def _reconciled(names: list[str], texts: list[str], site_keys: set[str]) -> list
     return [n for n in names if _key(n) not in credited] or names
 
 
-def _from_region_text(doc: lxml.html.HtmlElement) -> list[str]:
+def _from_region_text(region: lxml.html.HtmlElement | None) -> list[str]:
     """Loose "By …" texts near the headline that sit in no author element ("<small>…</small> by Jane Doe")."""
-    region = _byline_region(doc)
     if region is None:
         return []
     out: list[str] = []

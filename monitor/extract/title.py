@@ -138,16 +138,21 @@ def _plausible_h1(text: str, element: lxml.html.HtmlElement, keys: set[str]) -> 
     return in_article and words >= MIN_H1_WORDS + 1
 
 
+def _strip_media_label(title: str) -> str:
+    """Drop a trailing media label ("… (video)", "… (صور)")."""
+    return _MEDIA_LABEL.sub("", title)
+
+
 def strip_kicker(title: str) -> str:
     """Drop a leading section label ("Opinion | …", «عاجل: …») and a trailing media label ("… (video)")."""
-    return _MEDIA_LABEL.sub("", _KICKER.sub("", title, count=1)) or title
+    return _strip_media_label(_KICKER.sub("", title, count=1)) or title
 
 
 def _finish(h1: str, agreeing: list[str]) -> str:
     """The `<h1>` text, minus a kicker the metadata marks with a separator ("Opinion | …" vs "Opinion …"); kept
     when the metadata spells the headline with it, as the `<h1>` does ("Opinion: …" in both)."""
     if any(candidate == h1 and _KICKER.match(h1) for candidate in agreeing):
-        return _MEDIA_LABEL.sub("", h1) or h1
+        return _strip_media_label(h1) or h1
     for candidate in agreeing:
         kicked = strip_kicker(candidate)
         if kicked != candidate and _key(candidate) == _key(h1):
