@@ -4,7 +4,8 @@ Usage: python benchmarks/dates_authors.py CORPUS_DIR [--show-misses]
 
 CORPUS_DIR is the evaluation folder (e.g. ../shared/eval). Reads `newspaper4k_article_dataset` (dates and
 authors) and `htmldate_mediacloud2020` (dates). Date accuracy compares YYYY-MM-DD of the publication date;
-author F1 is the per-page set F1 of case-folded names (both empty = 1.0), averaged over pages. The baseline is
+author F1 is the per-page set F1 of normalised names (`benchmarks.corpus.author_scores`, as in the extraction
+benchmark; both empty = 1.0), averaged over pages. The baseline is
 `trafilatura.bare_extraction(html, url=url, with_metadata=True)`'s date and author; our functions get its
 metadata as hints, as in the extractor. CPU time is our three functions (dates, authors, attribution) alone (the page parse and trafilatura excluded); "bare ms" is trafilatura's in the
 same run. The gold sometimes names an agency or outlet as author ("The Associated Press"), which our layer reports
@@ -17,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import gzip
-import json
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,24 +27,14 @@ import lxml.html
 import trafilatura
 from trafilatura.utils import decode_file
 
-from benchmarks.corpus import gold_date
+from benchmarks.corpus import Page, author_scores, load_mediacloud, load_newspaper4k
 from monitor.extract.attribution import extract_attribution
 from monitor.extract.authors import extract_authors, split_byline
 from monitor.extract.dates import extract_dates
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8")
-_SPLIT_GOLD = re.compile(r"\s*[,;]\s*|\s+and\s+")
-
-
-@dataclass
-class Page:
-    """One page with its gold date and (optional) authors."""
-
-    corpus: str
-    url: str
-    html: str
-    date: str
-    authors: list[str] | None
+# The corpus' own loaders, under this benchmark's names for its two datasets.
+DATASETS = (("newspaper4k", load_newspaper4k), ("mediacloud2020", load_mediacloud))
 
 
 @dataclass
@@ -67,49 +55,14 @@ class Tally:
     misses: list[str] = field(default_factory=list)
 
 
-def _read(path: Path) -> str:
-    """Decompress and decode one stored page."""
-    return decode_file(gzip.open(path).read())
-
-
-def load_pages(corpus: Path) -> Iterator[Page]:
-    """Pages of both corpora with their gold."""
-    n4k = corpus / "newspaper4k_article_dataset"
-    for key, gold in json.loads((n4k / "articles.json").read_text("utf-8")).items():
-        if not (n4k / "html" / f"{key}.html.gz").exists():
-            continue  # the held-back half
-        authors = [a for a in _SPLIT_GOLD.split(gold.get("authors") or "") if a.strip()]
-        yield Page("newspaper4k", gold["url"], _read(n4k / "html" / f"{key}.html.gz"), gold["date"], authors)
-    mc = corpus / "htmldate_mediacloud2020"
-    for url, gold in json.loads((mc / "eval_mediacloud_2020.json").read_text("utf-8")).items():
-        if not (mc / "html" / f"{gold['file']}.gz").exists():
-            continue
-        yield Page(
-            "mediacloud2020", url, _read(mc / "html" / f"{gold['file']}.gz"), gold_date(gold["date"]), None
-        )
-
-
-def _norm_name(name: str) -> str:
-    """Case-folded name with collapsed spaces and no trailing punctuation."""
-    return " ".join(name.casefold().strip(" ,.;").split())
-
-
-def set_f1(found: list[str], gold: list[str]) -> float:
-    """Set F1 of normalised names; both empty counts as 1.0."""
-    got, want = {_norm_name(n) for n in found} - {""}, {_norm_name(n) for n in gold} - {""}
-    if not got and not want:
-        return 1.0
-    hits = len(got & want)
-    return 0.0 if hits == 0 else 2 * hits / (len(got) + len(want))
-
-
 def measure(page: Page, tally: Tally) -> None:
     """Run the baseline and our functions on one page and add to the tally."""
+    html = decode_file(page.read_html())
     base_start = time.process_time()
-    hints = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True)
+    hints = trafilatura.bare_extraction(html, url=page.url, with_metadata=True)
     tally.base_cpu += time.process_time() - base_start
     meta = hints.as_dict() if hasattr(hints, "as_dict") else dict(hints or {})
-    doc = lxml.html.fromstring(page.html.encode("utf-8"), parser=_PARSER)
+    doc = lxml.html.fromstring(html.encode("utf-8"), parser=_PARSER)
     gc.collect()  # do not bill trafilatura's garbage to our functions
     start = time.process_time()
     published, modified = extract_dates(doc, page.url, hints=meta, default_tz=None)
@@ -126,10 +79,10 @@ def measure(page: Page, tally: Tally) -> None:
         tally.misses.append(f"DATE {page.url[:90]} gold={page.date} ours={ours} base={meta.get('date')}")
     if page.authors is not None:
         base = [a for a in re.split(r"\s*;\s*", meta.get("author") or "") if a]
-        f1 = set_f1(authors, page.authors)
+        f1 = author_scores(authors, page.authors)[2]
         tally.author_pages += 1
         tally.author_f1 += f1
-        tally.base_author_f1 += set_f1(base, page.authors)
+        tally.base_author_f1 += author_scores(base, page.authors)[2]
         if all(split_byline(name, set()) for name in page.authors):  # gold names people, not outlets/agencies
             tally.person_pages += 1
             tally.person_f1 += f1
@@ -144,8 +97,9 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args()
     tallies: dict[str, Tally] = {}
-    for page in load_pages(args.corpus):
-        measure(page, tallies.setdefault(page.corpus, Tally()))
+    for name, load in DATASETS:
+        for page in load(args.corpus):
+            measure(page, tallies.setdefault(name, Tally()))
     print(
         f"{'corpus':16} {'pages':>5} {'date acc':>9} {'pub|mod':>8} {'bare':>6} {'author F1':>10} {'bare':>6}"
         f" {'ms/page':>8} {'bare ms':>8}"
