@@ -139,10 +139,11 @@ async def _no_wait(_seconds: float) -> None:
     """Stand-in for the reactor sleep between retries."""
 
 
-@pytest.mark.postgres
-def test_store_pipeline_retries_after_the_connection_dies(
+def _pipeline_on_postgres(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Any, StorePipeline, Any]:
+    """A crawler's StorePipeline on a migrated PostgreSQL database with one source, retries without sleeping,
+    and an autocommit admin engine to kill its connection with."""
     migrate.upgrade(postgres_url)
     monkeypatch.setattr(pipelines, "sleep", _no_wait)
     crawler = get_crawler(settings_dict={"MONITOR_DATABASE_URL": postgres_url})
@@ -152,6 +153,14 @@ def test_store_pipeline_retries_after_the_connection_dies(
     admin = create_engine(
         make_url(postgres_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
     )
+    return crawler, pipeline, admin
+
+
+@pytest.mark.postgres
+def test_store_pipeline_retries_after_the_connection_dies(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crawler, pipeline, admin = _pipeline_on_postgres(postgres_url, monkeypatch)
     killed = _terminate_first_article_insert(pipeline.store, admin)
     stored = asyncio.run(pipeline._save(make_item(1)))
     assert killed and stored.created
@@ -167,17 +176,9 @@ def test_store_pipeline_retries_marking_the_entry_after_the_connection_dies(
 ) -> None:
     """The article was saved, then the connection died before its feed entry was marked: the retry marks the
     entry, with one article row and the save's own outcome."""
-    migrate.upgrade(postgres_url)
-    monkeypatch.setattr(pipelines, "sleep", _no_wait)
-    crawler = get_crawler(settings_dict={"MONITOR_DATABASE_URL": postgres_url})
-    crawler.stats.open_spider()
-    pipeline = StorePipeline(crawler)
-    pipeline.store.sync_sources([FakeSource()])
+    crawler, pipeline, admin = _pipeline_on_postgres(postgres_url, monkeypatch)
     item = make_item(1)
     pipeline.store.record_entries([item.entry])
-    admin = create_engine(
-        make_url(postgres_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
     killed = _terminate_first_article_insert(pipeline.store, admin, prefix="UPDATE feed_entries")
     stored = asyncio.run(pipeline._save(item))
     assert killed and stored.created  # what the save said, not what a second save would say
