@@ -11,7 +11,7 @@ metadata as hints, as in the extractor. CPU time is our three functions (dates, 
 same run. The gold sometimes names an agency or outlet as author ("The Associated Press"), which our layer reports
 as `agency` instead; the F1 on pages whose gold names only people is printed too. "pub|mod" counts a page right when the gold day is our published or our modified day (the newspaper4k
 gold often holds the "Updated" date shown on the page).
-Run from the repository root: PYTHONPATH=. python benchmarks/dates_authors.py ../shared/eval
+Run from the repository root: python benchmarks/dates_authors.py ../shared/eval
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from __future__ import annotations
 import argparse
 import gc
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lxml.html
 import trafilatura
